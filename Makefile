@@ -1,0 +1,38 @@
+# Single entry point. `make deploy` and `make test` are the README's two commands.
+SHELL := /bin/bash
+VENV ?= .venv
+PY ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: setup deploy engine test lint unit molecule e2e clean-venv
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PY) >/dev/null || { echo "python3 is required"; exit 1; }
+	$(PY) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
+	$(VENV)/bin/pip install --upgrade pip >/dev/null
+	$(VENV)/bin/pip install -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed ## virtualenv with the pinned toolchain
+
+engine: setup ## only the Docker engine, through the docker_engine role
+	ansible-playbook playbooks/engine.yml
+
+deploy: setup ## the main job against localhost: engine and every image
+	ansible-playbook deploy-prod.yml
+
+lint: setup
+	yamllint -s .
+	ansible-lint
+
+unit: setup
+	python -m pytest -q tests/unit
+
+molecule: setup
+	molecule test
+
+e2e: setup
+	python -m pytest -q tests/e2e
+
+test: lint unit molecule e2e ## every test: lint, unit, molecule on the real engine, end to end

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Content hash of a Docker build: what decides whether an image is stale.
+
+Private to this collection. The hash covers every file of the build context
+(path, executable bit, symlink target, content), the Dockerfile, the build
+arguments and the IDs of the base images, so any change to any of them gives a
+new hash, and nothing else (timestamps, owners, the context's own path) does.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import stat
+
+CHUNK = 1024 * 1024
+
+
+def file_digest(path):
+    """sha256 hex digest of a regular file's content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_entries(root):
+    """Sorted entries (relative path, kind, detail) of every file under root.
+
+    kind is 'f' for a regular file (detail: 'x' or '-' executable bit and the
+    content digest), 'l' for a symlink (detail: its target) and 'd' for a
+    directory (so an empty directory counts too). Symlinks are not followed.
+    """
+    entries = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        rel_dir = os.path.relpath(current, root)
+        for name in sorted(dirs + files):
+            full = os.path.join(current, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/")
+            info = os.lstat(full)
+            if stat.S_ISLNK(info.st_mode):
+                entries.append((rel, "l", os.readlink(full)))
+            elif stat.S_ISDIR(info.st_mode):
+                entries.append((rel, "d", ""))
+            elif stat.S_ISREG(info.st_mode):
+                executable = "x" if info.st_mode & stat.S_IXUSR else "-"
+                entries.append((rel, "f", executable + file_digest(full)))
+            else:
+                raise ValueError("unsupported file type in build context: %s" % rel)
+    return sorted(entries)
+
+
+def build_hash(entries, dockerfile_digest=None, build_args=None, base_image_ids=None, labels=None):
+    """Combine the inputs of one build into a single sha256 hex digest.
+
+    The order of build_args and labels does not matter; the order of
+    base_image_ids does (a multi-stage Dockerfile's stages are ordered).
+    """
+    document = {
+        "labels": sorted((str(k), str(v)) for k, v in (labels or {}).items()),
+        "context": [list(entry) for entry in entries],
+        "dockerfile": dockerfile_digest,
+        "build_args": sorted((str(k), str(v)) for k, v in (build_args or {}).items()),
+        "base_image_ids": list(base_image_ids or []),
+    }
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def context_hash(path, dockerfile=None, build_args=None, base_image_ids=None, labels=None):
+    """Hash of a build context directory; dockerfile may lie outside it."""
+    if not os.path.isdir(path):
+        raise ValueError("build context %s is not a directory" % path)
+    entries = tree_entries(path)
+    dockerfile_digest = None
+    if dockerfile:
+        dockerfile_digest = file_digest(dockerfile)
+    return build_hash(entries, dockerfile_digest, build_args, base_image_ids, labels), len(entries)

@@ -1,0 +1,65 @@
+"""Helpers for end-to-end tests: real ansible-playbook runs against localhost."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class Run:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+
+    @property
+    def recap(self):
+        found = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "failed": int(m.group(5))}
+                 for m in RECAP.finditer(self.out)}
+        assert found, "no PLAY RECAP in output:\n" + self.out[-3000:]
+        return found
+
+    @property
+    def changed(self):
+        return sum(host["changed"] for host in self.recap.values())
+
+    def __repr__(self):
+        return "rc=%s\n%s" % (self.rc, self.out[-4000:])
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    return env
+
+
+def playbook(*args, extra_vars=None, timeout=1800):
+    cmd = ["ansible-playbook", *args]
+    if extra_vars is not None:
+        cmd += ["-e", json.dumps(extra_vars)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout, check=False)
+    return Run(proc)
+
+
+def sh(*cmd, check=True):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    if check:
+        assert proc.returncode == 0, "%s failed: %s" % (cmd, proc.stderr)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real engine must answer; the tests never mock it."""
+    info = sh("docker", "info", "--format", "{{json .ServerVersion}}")
+    return json.loads(info.stdout)

@@ -1,0 +1,48 @@
+"""Bad input fails before any package, file or container is touched, naming the culprit."""
+
+import pytest
+
+from conftest import playbook
+
+CASES = {
+    "unknown-engine-source": ({"docker_engine_source": "snap"}, ["docker_engine_source", "snap"]),
+    "unknown-image-source": ({"taylordash_image_source": "mirror"}, ["taylordash_image_source", "mirror"]),
+    "malformed-image-reference": (
+        {"taylordash_images": {"postgres": {"registry": "Postgres Latest!", "build": "taylordash/postgres:17"}}},
+        ["taylordash_images.postgres", "Postgres Latest!"],
+    ),
+    "build-reference-without-tag": (
+        {"taylordash_images": {"python": {"registry": "python:3.13", "build": "taylordash/python"}}},
+        ["taylordash_images.python", "tag"],
+    ),
+    "minio-offline-without-image": (
+        {"taylordash_image_source": "build", "taylordash_minio_enabled": True},
+        ["minio has no offline build", "taylordash_minio_enabled: false"],
+    ),
+    "grafana-offline-without-image": (
+        {"taylordash_image_source": "build", "taylordash_grafana_enabled": True},
+        ["grafana has no offline build", "taylordash_grafana_enabled: false"],
+    ),
+    "unsupported-distribution": (
+        {"docker_engine_platforms": {"Fedora": {"40": {"codename": "f40", "distro_packages": [],
+                                                      "plugin_packages": [], "helper_suite": ""}}}},
+        ["docker_engine supports Fedora", "ansible_facts.distribution=Debian"],
+    ),
+    "engine-log-size-pattern": ({"docker_engine_log_max_size": "ten megabytes"}, ["docker_engine_log_max_size"]),
+    "engine-wait-timeout-type": ({"docker_engine_wait_timeout": "soon"}, ["docker_engine_wait_timeout"]),
+}
+
+# Tasks that touch the host; none may run when the input is bad.
+ACTING_TASKS = ["Install the engine", "Add the helper suite", "Write daemon.json", "Debootstrap", "Build "]
+
+
+@pytest.mark.parametrize("extra_vars,expected", list(CASES.values()), ids=list(CASES))
+def test_bad_input_fails_early_and_names_the_variable(extra_vars, expected):
+    run = playbook("deploy-prod.yml", extra_vars=extra_vars)
+    assert run.rc != 0, run
+    for fragment in expected:
+        assert fragment in run.out, run
+    for task in ACTING_TASKS:
+        assert "TASK [docker_engine : %s" % task not in run.out
+        assert "TASK [images : %s" % task not in run.out
+    assert run.changed == 0, run

@@ -1,0 +1,44 @@
+"""Every playbook runs end to end against localhost, and a second run changes nothing."""
+
+import pytest
+
+from conftest import playbook
+
+PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml"]
+
+
+@pytest.mark.parametrize("name", PLAYBOOKS)
+def test_playbook_twice_second_run_changes_nothing(engine, name):
+    first = playbook(name)
+    assert first.rc == 0, first
+    second = playbook(name)
+    assert second.rc == 0, second
+    assert second.changed == 0, second
+
+
+@pytest.mark.parametrize("name", PLAYBOOKS)
+def test_playbook_in_check_mode_after_converge_predicts_nothing(engine, name):
+    run = playbook(name, "--check", "--diff")
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+
+
+@pytest.mark.parametrize("name", PLAYBOOKS)
+def test_playbooks_dir_entry_points_parse(name):
+    run = playbook("playbooks/" + name, "--syntax-check")
+    assert run.rc == 0, run
+
+
+def test_health_check_reports_engine_and_images(engine):
+    run = playbook("health-check.yml")
+    assert run.rc == 0, run
+    assert "Docker %s" % engine in run.out
+    assert "images_missing: []" in run.out
+    assert "taylordash/postgres:17" in run.out
+
+
+def test_health_check_fails_naming_a_missing_image(engine):
+    run = playbook("health-check.yml", extra_vars={
+        "taylordash_images": {"base": {"registry": "debian:13", "build": "taylordash/absent-for-test:1"}}})
+    assert run.rc != 0, run
+    assert "taylordash/absent-for-test:1" in run.out
