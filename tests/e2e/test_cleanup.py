@@ -13,8 +13,13 @@ BASE = "taylordash/debian:13"
 def build(tmp_path, tag, content, labelled):
     ctx = tmp_path / uuid.uuid4().hex
     ctx.mkdir()
-    label = "LABEL org.taylordash.managed=true\n" if labelled else "LABEL org.example.other=true\n"
-    (ctx / "Dockerfile").write_text("FROM %s\n%sRUN echo %s > /marker\n" % (BASE, label, content))
+    # Labels are inherited, so a foreign image must not be built from one of ours.
+    (ctx / "marker").write_text(content)
+    if labelled:
+        dockerfile = "FROM %s\nLABEL org.taylordash.managed=true\nCOPY marker /marker\n" % BASE
+    else:
+        dockerfile = "FROM scratch\nLABEL org.example.other=true\nCOPY marker /marker\n"
+    (ctx / "Dockerfile").write_text(dockerfile)
     sh("docker", "build", "-q", "-t", tag, str(ctx))
     return sh("docker", "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
 

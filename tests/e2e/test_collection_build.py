@@ -31,6 +31,6 @@ def test_collection_builds_installs_and_documents_itself(tmp_path):
     assert not (installed / ".venv").exists()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(tmp_path / "inst")
     module_doc = run(["ansible-doc", "taylordash.ops.build_context_hash"], tmp_path, env)
-    assert "Content hash of a Docker build" in module_doc
+    assert "missing_ok" in module_doc and "base_image_ids" in module_doc
     role_doc = run(["ansible-doc", "-t", "role", "taylordash.ops.docker_engine"], tmp_path, env)
     assert "docker_engine_source" in role_doc
