@@ -46,3 +46,34 @@ def test_bad_input_fails_early_and_names_the_variable(extra_vars, expected):
         assert "TASK [docker_engine : %s" % task not in run.out
         assert "TASK [images : %s" % task not in run.out
     assert run.changed == 0, run
+
+
+CLEANUP_CASES = {
+    "unknown-app": ({"cleanup_keep_apps": ["frontend", "no-such-app"]}, ["cleanup_keep_apps", "no-such-app"]),
+    "overlapping-keep-rules": ({"cleanup_keep_apps": ["frontend"], "cleanup_stop_all_dev_servers": True},
+                               ["cleanup_keep_apps", "cleanup_stop_all_dev_servers"]),
+    "negative-timeout": ({"cleanup_stop_timeout": -5}, ["cleanup_stop_timeout"]),
+    "port-out-of-range": ({"taylordash_port_plan": {"backend": 70000, "frontend": 5173, "mcp-manager": 5174,
+                                                     "projects-manager": 5175, "midnight-hud": 5177}},
+                          ["taylordash_port_plan", "70000"]),
+    "port-used-twice": ({"taylordash_port_plan": {"backend": 3000, "frontend": 3000, "mcp-manager": 5174,
+                                                   "projects-manager": 5175, "midnight-hud": 5177}},
+                        ["taylordash_port_plan", "each port used once"]),
+    "app-without-port": ({"taylordash_dev_apps": {"backend": {"path": "backend", "kinds": ["uvicorn"]},
+                                                  "admin": {"path": "admin", "kinds": ["vite"]}}},
+                         ["taylordash_dev_apps.admin"]),
+    "unknown-kind": ({"taylordash_dev_apps": {"backend": {"path": "backend", "kinds": ["flask"]}}},
+                     ["taylordash_dev_apps.backend", "kinds"]),
+    "volumes-without-confirmation": ({"cleanup_remove_volumes": True}, ["cleanup_remove_volumes_confirm"]),
+}
+
+
+@pytest.mark.parametrize("extra_vars,expected", list(CLEANUP_CASES.values()), ids=list(CLEANUP_CASES))
+def test_bad_cleanup_input_fails_before_any_signal(extra_vars, expected):
+    run = playbook("cleanup.yml", extra_vars=extra_vars)
+    assert run.rc != 0, run
+    for fragment in expected:
+        assert fragment in run.out, run
+    for task in ["List the processes", "Stop the selected", "Bring down", "Remove them"]:
+        assert "TASK [cleanup : %s" % task not in run.out
+    assert run.changed == 0, run

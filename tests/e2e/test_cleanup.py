@@ -1,4 +1,4 @@
-"""cleanup.yml removes our dangling images only: check mode lists them, a second run changes nothing."""
+"""cleanup.yml, Docker side: removes only what is ours, keeps every volume."""
 
 import json
 import uuid
@@ -8,64 +8,131 @@ import pytest
 from conftest import playbook, sh
 
 BASE = "taylordash/debian:13"
+MOSQUITTO = "taylordash/mosquitto:2.0"
+NO_DEV = {"cleanup_dev_servers": False}
 
 
-def build(tmp_path, tag, content, labelled):
+def image_id(ref):
+    return sh("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def exists(kind, ident):
+    return sh("docker", kind, "inspect", ident, check=False).returncode == 0
+
+
+def build(tmp_path, tag, content):
     ctx = tmp_path / uuid.uuid4().hex
     ctx.mkdir()
-    # Labels are inherited, so a foreign image must not be built from one of ours.
     (ctx / "marker").write_text(content)
-    if labelled:
-        dockerfile = "FROM %s\nLABEL org.taylordash.managed=true\nCOPY marker /marker\n" % BASE
-    else:
-        dockerfile = "FROM scratch\nLABEL org.example.other=true\nCOPY marker /marker\n"
-    (ctx / "Dockerfile").write_text(dockerfile)
+    # Built FROM one of ours, so it inherits our labels: it must still survive.
+    (ctx / "Dockerfile").write_text("FROM %s\nCOPY marker /marker\n" % BASE)
     sh("docker", "build", "-q", "-t", tag, str(ctx))
-    return sh("docker", "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
-
-
-def exists(image_id):
-    return sh("docker", "image", "inspect", image_id, check=False).returncode == 0
+    return image_id(tag)
 
 
 @pytest.fixture()
 def dangling(tmp_path, engine):
-    """One dangling image with our label and one without, made by retagging."""
-    suffix = uuid.uuid4().hex[:8]
-    ours_tag, foreign_tag = "taylordash/cleanup-test-%s:1" % suffix, "example/cleanup-test-%s:1" % suffix
-    ours_old = build(tmp_path, ours_tag, "old-" + suffix, True)
-    build(tmp_path, ours_tag, "new-" + suffix, True)
-    foreign_old = build(tmp_path, foreign_tag, "old-" + suffix, False)
-    build(tmp_path, foreign_tag, "new-" + suffix, False)
+    """A dangling image this collection built, and a dangling one that only inherits our label."""
+    original = image_id(MOSQUITTO)
+    rebuilt = playbook("deploy-prod.yml", extra_vars={
+        "images_builds": [{"name": "mosquitto", "from": ["base"], "args": {"CLEANUP_TEST": uuid.uuid4().hex}}]})
+    assert rebuilt.rc == 0, rebuilt
+    ours_old = image_id(MOSQUITTO)
+    assert ours_old != original
+    restored = playbook("deploy-prod.yml")
+    assert restored.rc == 0, restored
+    assert image_id(MOSQUITTO) != ours_old
+    foreign_tag = "example/inherits-our-label-%s:1" % uuid.uuid4().hex[:8]
+    foreign_old = build(tmp_path, foreign_tag, "old")
+    build(tmp_path, foreign_tag, "new")
+    labels = json.loads(sh("docker", "image", "inspect", "--format", "{{json .Config.Labels}}", foreign_old).stdout)
+    assert labels.get("org.taylordash.managed") == "true"
     yield ours_old, foreign_old
-    sh("docker", "rmi", "-f", ours_tag, foreign_tag, check=False)
-    sh("docker", "rmi", "-f", foreign_old, check=False)
+    sh("docker", "rmi", "-f", foreign_tag, foreign_old, check=False)
 
 
-def test_cleanup_removes_only_our_dangling_images(dangling):
+def test_cleanup_removes_only_the_dangling_images_it_built(dangling):
     ours_old, foreign_old = dangling
-    assert exists(ours_old) and exists(foreign_old)
+    assert exists("image", ours_old) and exists("image", foreign_old)
 
-    check = playbook("cleanup.yml", "--check")
+    check = playbook("cleanup.yml", "--check", extra_vars=NO_DEV)
     assert check.rc == 0 and check.changed >= 1, check
     assert ours_old in check.out, check
     assert foreign_old not in check.out
-    assert exists(ours_old), "check mode removed an image"
+    assert exists("image", ours_old), "check mode removed an image"
 
-    run = playbook("cleanup.yml")
+    run = playbook("cleanup.yml", extra_vars=NO_DEV)
     assert run.rc == 0 and run.changed >= 1, run
-    assert not exists(ours_old)
-    assert exists(foreign_old), "cleanup removed an image that is not ours"
+    assert not exists("image", ours_old)
+    assert exists("image", foreign_old), "cleanup removed an image it did not build"
 
-    again = playbook("cleanup.yml")
+    again = playbook("cleanup.yml", extra_vars=NO_DEV)
     assert again.rc == 0 and again.changed == 0, again
 
 
-def test_cleanup_keeps_every_tagged_image(engine):
-    before = json.loads(sh("docker", "image", "ls", "--format", "{{json .ID}}", "--filter", "dangling=false").stdout
-                        .replace("\n", ",").rstrip(",").join("[]"))
-    run = playbook("cleanup.yml")
-    assert run.rc == 0, run
-    after = json.loads(sh("docker", "image", "ls", "--format", "{{json .ID}}", "--filter", "dangling=false").stdout
-                       .replace("\n", ",").rstrip(",").join("[]"))
-    assert set(before) <= set(after)
+@pytest.fixture()
+def stray(tmp_path, engine):
+    """A stray compose project with data in a named volume, labelled leftovers, and unrelated objects."""
+    name = "straytest%s" % uuid.uuid4().hex[:6]
+    project = tmp_path / "legacy"
+    project.mkdir()
+    (project / "docker-compose.yml").write_text(
+        "services:\n  db:\n    image: %s\n    command: [sleep, infinity]\n    volumes: [data:/data]\n"
+        "volumes:\n  data: {}\n" % BASE)
+    compose = ["docker", "compose", "-p", name, "--project-directory", str(project)]
+    sh(*compose, "up", "-d")
+    sh(*compose, "exec", "-T", "db", "sh", "-c", "echo precious > /data/file")
+    label = "com.docker.compose.project=%s" % name
+    sh("docker", "run", "--name", name + "-leftover", "--label", label, BASE, "true")
+    sh("docker", "network", "create", "--label", label, name + "_extra")
+    other = "unrelated%s" % uuid.uuid4().hex[:6]
+    sh("docker", "run", "-d", "--name", other, BASE, "sleep", "600")
+    sh("docker", "run", "--name", other + "-stopped", BASE, "true")
+    sh("docker", "network", "create", other + "_net")
+    sh("docker", "volume", "create", other + "_vol")
+    yield name, project, compose, other
+    sh(*compose, "down", check=False)
+    sh("docker", "rm", "-f", other, other + "-stopped", name + "-leftover", check=False)
+    sh("docker", "network", "rm", other + "_net", name + "_extra", check=False)
+    sh("docker", "volume", "rm", other + "_vol", name + "_data", check=False)
+
+
+def test_cleanup_brings_stray_project_down_keeps_its_data_and_spares_the_rest(stray):
+    name, project, compose, other = stray
+    extra = dict(NO_DEV, cleanup_compose_projects=[{"name": name, "project_src": str(project)}])
+
+    check = playbook("cleanup.yml", "--check", extra_vars=extra)
+    assert check.rc == 0 and check.changed >= 1, check
+    assert "container %s-leftover" % name in check.out
+    assert "network %s_extra" % name in check.out
+    assert sh(*compose, "ps", "-q").stdout.strip(), "check mode brought the project down"
+    assert exists("container", name + "-leftover")
+
+    run = playbook("cleanup.yml", extra_vars=extra)
+    assert run.rc == 0 and run.changed >= 1, run
+    assert not sh(*compose, "ps", "-aq").stdout.strip()
+    assert not exists("container", name + "-leftover")
+    assert not exists("network", name + "_extra")
+    assert exists("volume", name + "_data"), "the project's volume must be kept"
+    for kind, ident in [("container", other), ("container", other + "-stopped"),
+                        ("network", other + "_net"), ("volume", other + "_vol")]:
+        assert exists(kind, ident), "unrelated %s %s was removed" % (kind, ident)
+
+    again = playbook("cleanup.yml", extra_vars=extra)
+    assert again.rc == 0 and again.changed == 0, again
+
+    sh(*compose, "up", "-d")
+    data = sh(*compose, "exec", "-T", "db", "cat", "/data/file").stdout.strip()
+    assert data == "precious"
+
+
+def test_volumes_are_deleted_only_when_confirmed(stray):
+    name, project, compose, _ = stray
+    extra = dict(NO_DEV, cleanup_compose_projects=[{"name": name, "project_src": str(project)}],
+                 cleanup_remove_volumes=True)
+    refused = playbook("cleanup.yml", extra_vars=extra)
+    assert refused.rc != 0 and "cleanup_remove_volumes_confirm" in refused.out, refused
+    assert sh(*compose, "ps", "-q").stdout.strip(), "a refused run must change nothing"
+    confirmed = playbook("cleanup.yml", extra_vars=dict(extra, cleanup_remove_volumes_confirm="delete-volumes"))
+    assert confirmed.rc == 0, confirmed
+    assert not exists("volume", name + "_data")

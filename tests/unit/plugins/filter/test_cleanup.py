@@ -1,0 +1,49 @@
+"""docker_prune_plan: what a label-scoped prune removes, computed without pruning."""
+
+import pytest
+
+from ansible_collections.taylordash.ops.plugins.filter.cleanup import docker_prune_plan
+from ansible_collections.taylordash.ops.plugins.filter.dev_server import dev_server_line
+
+KEEP = "org.taylordash.keep"
+
+
+def container(ident, state, network="proj_default"):
+    return {"Id": ident, "Names": ["/" + ident], "State": state,
+            "NetworkSettings": {"Networks": {network: {}}}, "HostConfig": {"NetworkMode": network}}
+
+
+CASES = {
+    "stopped-containers-only": (
+        [{"containers": [container("a", "exited"), container("b", "running"), container("c", "created"),
+                         container("d", "dead"), container("e", "paused")]}], [],
+        [("container", "a"), ("container", "c"), ("container", "d")]),
+    "network-in-use-by-any-container-is-kept": (
+        [{"networks": [{"Id": "n1", "Name": "proj_default"}, {"Id": "n2", "Name": "proj_extra"}]}],
+        [container("x", "exited", "proj_default")],
+        [("network", "proj_extra")]),
+    "kept-image-is-not-pruned": (
+        [{"images": [{"Id": "i1", "Labels": {KEEP: "true"}}, {"Id": "i2", "Labels": {KEEP: "false"}},
+                     {"Id": "i3", "Labels": None}]}], [],
+        [("image", "i2"), ("image", "i3")]),
+    "same-object-in-two-projects-listed-once": (
+        [{"containers": [container("a", "exited")]}, {"containers": [container("a", "exited")]}], [],
+        [("container", "a")]),
+    "nothing": ([{"containers": [], "networks": [], "images": []}], [], []),
+}
+
+
+@pytest.mark.parametrize("results,all_containers,expected", list(CASES.values()), ids=list(CASES))
+def test_docker_prune_plan(results, all_containers, expected):
+    plan = docker_prune_plan(results, all_containers, KEEP)
+    got = [(item["type"], item["name"] if item["type"] != "image" else item["id"]) for item in plan]
+    assert got == expected
+
+
+@pytest.mark.parametrize("instance,line", [
+    ({"app": "frontend", "pid": 12, "ports": [5176], "kind": "vite"}, "frontend pid=12 ports=[5176] vite"),
+    ({"app": None, "pid": 3, "listen": [{"port": 80}, {"port": 80}]}, "- pid=3 ports=[80]"),
+    ({"app": "backend", "pid": 7, "ports": [8000], "signal": "SIGKILL"}, "backend pid=7 ports=[8000] signal=SIGKILL"),
+], ids=["full", "foreign-from-listen", "with-signal"])
+def test_dev_server_line(instance, line):
+    assert dev_server_line(instance) == line
