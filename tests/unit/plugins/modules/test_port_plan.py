@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+"""Tests for plugins/modules/port_plan.py: plan errors, and real sockets bound by the test process."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import json
+import os
+import socket
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _devservers as ds
+from ansible_collections.taylordash.ops.plugins.modules import port_plan
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older ansible-core: the classic _ANSIBLE_ARGS approach
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
+
+
+class AnsibleExitJson(Exception):
+    """Raised in place of AnsibleModule.exit_json."""
+
+
+class AnsibleFailJson(Exception):
+    """Raised in place of AnsibleModule.fail_json."""
+
+
+def _exit_json(self, **kwargs):
+    kwargs.setdefault("changed", False)
+    raise AnsibleExitJson(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs["failed"] = True
+    kwargs["msg"] = msg
+    raise AnsibleFailJson(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def patch_exit_fail(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+
+
+def run_module(args):
+    """Run main(); return ('exit'|'fail', result dict)."""
+    with patch_module_args(args):
+        try:
+            port_plan.main()
+        except AnsibleExitJson as exc:
+            return "exit", exc.args[0]
+        except AnsibleFailJson as exc:
+            return "fail", exc.args[0]
+    raise AssertionError("module returned without calling exit_json or fail_json")
+
+
+RETURN_KEYS = {"changed", "ports", "problems", "conflicts", "free"}
+
+
+@pytest.fixture
+def bound():
+    """bound(kind, listen): a socket of the test process on 127.0.0.1:<free port>, closed afterwards."""
+    sockets = []
+
+    def bind(kind=socket.SOCK_STREAM, listen=True):
+        sock = socket.socket(socket.AF_INET, kind)
+        sockets.append(sock)
+        sock.bind(("127.0.0.1", 0))
+        if listen and kind == socket.SOCK_STREAM:
+            sock.listen(1)
+        return sock.getsockname()[1]
+
+    yield bind
+    for sock in sockets:
+        sock.close()
+
+
+def my_cmdline():
+    return " ".join(ds.read_process(os.getpid())["cmdline"])
+
+
+# --------------------------------------------------------------------------- real sockets
+
+@pytest.mark.parametrize(
+    "kind, protocol",
+    [(socket.SOCK_STREAM, "tcp"), (socket.SOCK_DGRAM, "udp")],
+    ids=["tcp-listener", "udp-bound"],
+)
+def test_real_socket_of_the_test_is_a_conflict(bound, kind, protocol):
+    port = bound(kind)
+    outcome, result = run_module({"plan": {"x": {"port": port, "protocol": protocol}}})
+    assert outcome == "fail", result
+    assert RETURN_KEYS <= set(result) and result["changed"] is False
+    assert result["problems"] == [] and result["free"] == []
+    assert result["conflicts"] == [{
+        "name": "x", "port": port, "protocol": protocol, "address": "0.0.0.0", "holder_address": "127.0.0.1",
+        "holder_pid": os.getpid(), "holder_cmdline": my_cmdline(), "container": None,
+    }]
+    assert result["msg"].startswith("taylordash_port_plan cannot be used, 1 port(s) in use on this host: "
+                                    "taylordash_port_plan.x: port %d/%s on 0.0.0.0 is already in use on this host "
+                                    "(bound on 127.0.0.1 by pid %d: " % (port, protocol, os.getpid()))
+    assert my_cmdline() in result["msg"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"_ansible_check_mode": True}],
+    ids=["default", "check-mode"],
+)
+def test_real_socket_in_own_ports_passes(bound, extra):
+    port = bound()
+    outcome, result = run_module(dict({"plan": {"x": port}, "own_ports": [port]}, **extra))
+    assert outcome == "exit", result
+    assert result == {"changed": False, "ports": [{"name": "x", "port": port, "protocol": "tcp", "address": "0.0.0.0"}],
+                      "problems": [], "conflicts": [], "free": ["x"]}
+
+
+def test_free_port_passes(bound):
+    port = bound(listen=False)  # bound, so nobody else takes it meanwhile, but not listening: free
+    outcome, result = run_module({"plan": {"x": port, "y": {"port": port, "protocol": "udp"}}})
+    assert outcome == "exit", result
+    assert (result["conflicts"], result["free"]) == ([], ["x", "y"])
+
+
+def test_real_socket_on_another_loopback_address_passes(bound):
+    port = bound()
+    outcome, result = run_module({"plan": {"x": {"port": port, "address": "127.0.0.2"}}})
+    assert outcome == "exit", result
+    assert result["free"] == ["x"]
+
+
+def test_real_socket_not_checked_without_check_host(bound):
+    port = bound()
+    outcome, result = run_module({"plan": {"x": port}, "check_host": False})
+    assert outcome == "exit", result
+    assert (result["conflicts"], result["free"]) == ([], [])
+
+
+# --------------------------------------------------------------------------- plan errors
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        ({"plan": {"minio_console": 9001, "mosquitto_ws": 9001}, "check_host": False},
+         ["taylordash_port_plan cannot be used, 1 plan error(s): ",
+          "taylordash_port_plan.minio_console: port 9001/tcp is also planned for mosquitto_ws"]),
+        ({"plan": {"a": 0, "b": 65536, "c": "abc", "d": True}, "check_host": False},
+         ["4 plan error(s)", "taylordash_port_plan.a: port", "taylordash_port_plan.b: port",
+          "taylordash_port_plan.c: port", "taylordash_port_plan.d: port"]),
+        ({"plan": {"a": {"port": 1, "address": "::2", "protocol": "sctp"}}, "variable_name": "lab_ports"},
+         ["lab_ports cannot be used, 1 plan error(s): lab_ports.a: protocol must be one of tcp, udp"]),
+    ],
+    ids=["audit-clash", "every-bad-port", "variable-name"],
+)
+def test_plan_errors_fail(args, fragments):
+    outcome, result = run_module(args)
+    assert outcome == "fail", result
+    assert RETURN_KEYS <= set(result) and result["changed"] is False
+    for fragment in fragments:
+        assert fragment in result["msg"]
+    assert len(result["problems"]) == int(fragments[0].split(" plan error")[0].split()[-1])
+
+
+def test_plan_errors_and_host_conflicts_reported_together(bound):
+    port = bound()
+    outcome, result = run_module({"plan": {"bad": "abc", "x": port}})
+    assert outcome == "fail", result
+    assert result["msg"].startswith("taylordash_port_plan cannot be used, 1 plan error(s) and 1 port(s) in use")
+    assert "taylordash_port_plan.bad: port must be an integer 1-65535, got 'abc'" in result["msg"]
+    assert "taylordash_port_plan.x: port %d/tcp" % port in result["msg"]
+    assert [entry["name"] for entry in result["ports"]] == ["x"]
+
+
+def test_plan_is_required():
+    outcome, result = run_module({})
+    assert outcome == "fail", result
+    assert "plan" in result["msg"]
