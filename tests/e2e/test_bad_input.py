@@ -58,7 +58,7 @@ CLEANUP_CASES = {
                           ["taylordash_port_plan", "70000"]),
     "port-used-twice": ({"taylordash_port_plan": {"backend": 3000, "frontend": 3000, "mcp-manager": 5174,
                                                    "projects-manager": 5175, "midnight-hud": 5177}},
-                        ["taylordash_port_plan", "each port used once"]),
+                        ["taylordash_port_plan.backend", "also planned for frontend"]),
     "app-without-port": ({"taylordash_dev_apps": {"backend": {"path": "backend", "kinds": ["uvicorn"]},
                                                   "admin": {"path": "admin", "kinds": ["vite"]}}},
                          ["taylordash_dev_apps.admin"]),
