@@ -301,6 +301,10 @@ def _make_tree(base, vite_dir):
         (project / "index.html").write_text(
             "<!doctype html>\n<html><head><title>%s</title></head><body><h1>%s</h1></body></html>\n"
             % (project.name, project.name))
+        # node_modules is a shared symlink, so vite's default cache (node_modules/.vite)
+        # would be shared and its concurrent re-optimisations race (ENOTEMPTY).
+        (project / "vite.config.mjs").write_text(
+            "export default { cacheDir: process.env.TD_VITE_CACHE_DIR || '.vite-cache' };\n")
     return root, other
 
 
@@ -386,6 +390,7 @@ class Seed:
         for name, port in sorted(vite_ports, key=lambda item: item[1]):
             servers.append(dict(name="%s-vite-%d" % (name, port), app=name, kind="vite", host="127.0.0.1",
                                 port=port, cwd=self.root / APPS[name]["path"],
+                                env={"TD_VITE_CACHE_DIR": ".vite-cache-%d" % port},
                                 argv=[node, vite_js, "--host", "127.0.0.1", "--port", str(port), "--strictPort"]))
         decoys = [
             dict(name="other-project-vite-5180", host="127.0.0.1", port=DECOY_PORTS["other-vite"],
