@@ -5,67 +5,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import json
 import os
 import socket
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.taylordash.ops.plugins.module_utils import _devservers as ds
 from ansible_collections.taylordash.ops.plugins.modules import port_plan
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # older ansible-core: the classic _ANSIBLE_ARGS approach
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-
-
-class AnsibleExitJson(Exception):
-    """Raised in place of AnsibleModule.exit_json."""
-
-
-class AnsibleFailJson(Exception):
-    """Raised in place of AnsibleModule.fail_json."""
-
-
-def _exit_json(self, **kwargs):
-    kwargs.setdefault("changed", False)
-    raise AnsibleExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["failed"] = True
-    kwargs["msg"] = msg
-    raise AnsibleFailJson(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patch_exit_fail(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+from ansible_collections.taylordash.ops.tests.unit.plugins.modules import harness
 
 
 def run_module(args):
-    """Run main(); return ('exit'|'fail', result dict)."""
-    with patch_module_args(args):
-        try:
-            port_plan.main()
-        except AnsibleExitJson as exc:
-            return "exit", exc.args[0]
-        except AnsibleFailJson as exc:
-            return "fail", exc.args[0]
-    raise AssertionError("module returned without calling exit_json or fail_json")
+    """Run port_plan.main(); return ('exit'|'fail', result dict)."""
+    return harness.run_module(port_plan, args)
 
 
 RETURN_KEYS = {"changed", "ports", "problems", "conflicts", "free"}
