@@ -42,8 +42,15 @@ def ansible_env():
     return env
 
 
-def playbook(*args, extra_vars=None, timeout=1800):
+STACK_VARS = ROOT / "tests" / "e2e" / "stack-vars.yml"
+
+
+def playbook(*args, extra_vars=None, timeout=1800, stack_vars=True):
+    """Run ansible-playbook against localhost. The settings of the shared test stack
+    (stack-vars.yml) come first, so every run keeps that one stack as it is."""
     cmd = ["ansible-playbook", *args]
+    if stack_vars:
+        cmd += ["-e", "@" + str(STACK_VARS)]
     if extra_vars is not None:
         cmd += ["-e", json.dumps(extra_vars)]
     proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -63,3 +70,36 @@ def engine():
     """The real engine must answer; the tests never mock it."""
     info = sh("docker", "info", "--format", "{{json .ServerVersion}}")
     return json.loads(info.stdout)
+
+
+DEPLOY_DIR = Path("/opt/taylordash")
+PROJECT = "taylordash"
+
+
+def compose(*args, check=True):
+    return sh("docker", "compose", "--project-directory", str(DEPLOY_DIR), *args, check=check)
+
+
+def read_env(path=None):
+    """The deployed .env as a dict (values are single-quoted by the env_file module)."""
+    values = {}
+    for line in Path(path or DEPLOY_DIR / ".env").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value[1:-1] if value[:1] == value[-1:] == "'" else value
+    return values
+
+
+def container_ids(project=PROJECT):
+    """service -> container ID of the project's containers (running or not)."""
+    out = sh("docker", "ps", "-a", "--filter", "label=com.docker.compose.project=" + project,
+             "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}').stdout
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+@pytest.fixture(scope="session")
+def stack(engine):
+    """The one deployed stack every infrastructure (and later phase) test shares."""
+    run = playbook("deploy-prod.yml")
+    assert run.rc == 0, run
+    return run

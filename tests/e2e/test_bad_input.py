@@ -1,8 +1,11 @@
 """Bad input fails before any package, file or container is touched, naming the culprit."""
 
 import pytest
+import yaml
 
-from conftest import playbook
+from conftest import ROOT, playbook
+
+PLAN = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())["taylordash_port_plan"]
 
 CASES = {
     "unknown-engine-source": ({"docker_engine_source": "snap"}, ["docker_engine_source", "snap"]),
@@ -30,6 +33,21 @@ CASES = {
     ),
     "engine-log-size-pattern": ({"docker_engine_log_max_size": "ten megabytes"}, ["docker_engine_log_max_size"]),
     "engine-wait-timeout-type": ({"docker_engine_wait_timeout": "soon"}, ["docker_engine_wait_timeout"]),
+    "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
+    "infra-unknown-service": ({"infrastructure_service_overrides": {"redis": {"memory": "1g"}}},
+                              ["infrastructure_service_overrides.redis"]),
+    "infra-bad-memory-limit": ({"infrastructure_service_overrides": {"postgres": {"memory": "lots"}}},
+                               ["Service postgres", "lots", "infrastructure_service_overrides.postgres"]),
+    "infra-internal-port-on-all-addresses": (
+        {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
+        ["taylordash_port_plan.postgres (address not loopback)"]),
+    "infra-unknown-extra-publish": ({"infrastructure_publish_extra": ["redis"]}, ["infrastructure_publish_extra", "redis"]),
+    "audit-9001-clash": ({"taylordash_port_plan": dict(PLAN, **{"mosquitto-websockets": {"port": 9001, "address": "127.0.0.1"}})},
+                         ["taylordash_port_plan.minio-console", "9001", "mosquitto-websockets"]),
+    "infra-bad-duration": ({"infrastructure_alert_service_down_for": "soon"}, ["infrastructure_alert_service_down_for", "soon"]),
+    "infra-bad-threshold": ({"infrastructure_alert_disk_percent": 120}, ["disk=120"]),
+    "infra-bad-webhook": ({"infrastructure_alertmanager_webhook_url": "ftp://alerts"}, ["infrastructure_alertmanager_webhook_url", "ftp://alerts"]),
+    "infra-same-mqtt-users": ({"infrastructure_mqtt_monitor_user": "taylordash"}, ["the two MQTT users differ"]),
 }
 
 # Tasks that touch the host; none may run when the input is bad.
@@ -45,6 +63,7 @@ def test_bad_input_fails_early_and_names_the_variable(extra_vars, expected):
     for task in ACTING_TASKS:
         assert "TASK [docker_engine : %s" % task not in run.out
         assert "TASK [images : %s" % task not in run.out
+    assert "TASK [infrastructure : Write .env" not in run.out
     assert run.changed == 0, run
 
 

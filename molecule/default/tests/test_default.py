@@ -17,6 +17,9 @@ BUILT = {
     "prometheus": "taylordash/prometheus:2.53",
     "nginx": "taylordash/nginx:1.26",
     "traefik": "taylordash/traefik:3.7",
+    "alertmanager": "taylordash/alertmanager:0.28",
+    "node-exporter": "taylordash/node-exporter:1.9",
+    "postgres-exporter": "taylordash/postgres-exporter:0.17",
 }
 HASH_LABEL = "org.taylordash.inputs-hash"
 
@@ -168,3 +171,16 @@ def test_postgres_image_refuses_a_data_directory_of_another_major(host):
         assert "initialised by PostgreSQL 16, but this image runs PostgreSQL 17" in result.stderr
     finally:
         host.run("docker volume rm -f %s", volume)
+
+
+def test_core_services_run_healthy_from_the_rendered_project(host):
+    lines = run_ok(host, "docker compose --project-directory /opt/taylordash ps --all --format json").splitlines()
+    services = {item["Service"]: (item["State"], item.get("Health")) for item in map(json.loads, filter(None, lines))}
+    assert set(services) == {"traefik", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
+                             "node-exporter", "postgres-exporter"}
+    assert set(services.values()) == {("running", "healthy")}
+
+
+def test_env_file_is_private(host):
+    env = host.file("/opt/taylordash/.env")
+    assert env.mode == 0o600 and env.user == "root"

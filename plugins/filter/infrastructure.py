@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Filters of the infrastructure role.
+
+ansible-core 2.19 renders a template made of several statements as a string,
+so the role's derived settings (merged services, published ports, .env secret
+specs, config fingerprints, unhealthy services) are computed here, in plain
+Python that the unit tests exercise, instead of in multi-statement Jinja.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+SERVICE_KEYS = ("enabled", "image", "memory", "cpus", "pids")
+
+
+def infrastructure_services(services, overrides, image_refs):
+    """Merge each service's defaults with the user's overrides; image from the image source unless set."""
+    if not isinstance(services, dict) or not isinstance(overrides, dict):
+        raise AnsibleFilterError("infrastructure_services and infrastructure_service_overrides must be dicts")
+    merged = {}
+    for name, settings in services.items():
+        entry = {"image": image_refs.get(name, "")}
+        entry.update(settings or {})
+        entry.update(overrides.get(name) or {})
+        entry["enabled"] = boolean(entry.get("enabled", True), strict=False)
+        merged[name] = entry
+    return merged
+
+
+def _plan_entry(raw):
+    if isinstance(raw, dict):
+        entry = {"address": "0.0.0.0", "protocol": "tcp"}
+        entry.update(raw)
+        return entry
+    return {"port": raw, "address": "0.0.0.0", "protocol": "tcp"}
+
+
+def published_ports(port_map, plan, enabled, mode, extra):
+    """The plan entries a deploy publishes: public ones always, internal ones in development or when listed."""
+    out = {}
+    for name, spec in port_map.items():
+        if spec["service"] not in enabled or name not in plan:
+            continue
+        if not (spec["public"] or mode == "development" or name in extra):
+            continue
+        entry = _plan_entry(plan[name])
+        try:
+            entry["port"] = int(entry["port"])
+        except (KeyError, TypeError, ValueError):
+            raise AnsibleFilterError("taylordash_port_plan.%s: port must be an integer, got %r" % (name, plan[name]))
+        entry.update({"service": spec["service"], "target": spec["target"], "public": bool(spec["public"])})
+        out[name] = entry
+    return out
+
+
+def env_secret_specs(names, user_secrets, length):
+    """The env_file module's `secrets`: every known secret plus the user's, user values winning."""
+    specs = {}
+    for name in list(names) + [n for n in (user_secrets or {}) if n not in names]:
+        value = (user_secrets or {}).get(name)
+        specs[name] = {"value": value if value else None, "length": int(length)}
+    return specs
+
+
+def config_fingerprints(configs, contents, extra=None):
+    """sha256 per service over the rendered contents of the files it reads (plus extra strings per service)."""
+    if len(configs) != len(contents):
+        raise AnsibleFilterError("config_fingerprints: %d configs but %d contents" % (len(configs), len(contents)))
+    parts = {}
+    for config, content in zip(configs, contents):
+        parts.setdefault(config["service"], []).append(content)
+    for service, value in (extra or {}).items():
+        parts.setdefault(service, []).append(value or "")
+    return dict((service, hashlib.sha256("\n--\n".join(items).encode("utf-8")).hexdigest())
+                for service, items in parts.items())
+
+
+def compose_unhealthy(ps_lines):
+    """Services of `docker compose ps --all --format json` (one object per line) that are not running healthy."""
+    failing = []
+    for line in ps_lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        item = json.loads(line)
+        health = item.get("Health") or ""
+        if item.get("State") != "running" or health not in ("", "healthy"):
+            if item.get("Service") not in failing:
+                failing.append(item.get("Service"))
+    return failing
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "infrastructure_services": infrastructure_services,
+            "published_ports": published_ports,
+            "env_secret_specs": env_secret_specs,
+            "config_fingerprints": config_fingerprints,
+            "compose_unhealthy": compose_unhealthy,
+        }

@@ -1,0 +1,236 @@
+"""Alert rules of the infrastructure role against their promtool unit test.
+
+Both templates (roles/infrastructure/templates/prometheus/rules/) are rendered
+with the same variables, the way the role's template tasks do (plain Jinja2
+with Ansible's defaults: trim_blocks, keep_trailing_newline, undefined
+variables fail), then `promtool check rules` and `promtool test rules` run in
+the project's Prometheus image. The test file computes its series, thresholds
+and evaluation times from the variables, so every variable set must pass; a
+rules file rendered with other values than its test must fail.
+
+The promtool tests are skipped when Docker or the image is unavailable
+(PROMTOOL_IMAGE overrides the image); the render checks always run.
+"""
+
+import os
+import shutil
+import subprocess
+
+import jinja2
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+TEMPLATES = os.path.join(ROOT, "roles", "infrastructure", "templates", "prometheus", "rules")
+RULES = "taylordash.rules.yml"
+TESTS = "taylordash.rules.test.yml"
+MOUNT = "/etc/prometheus/rules"
+IMAGE = os.environ.get("PROMTOOL_IMAGE", "taylordash/prometheus:2.53")
+
+VARIABLES = [
+    "infrastructure_alert_service_down_for",
+    "infrastructure_alert_response_time_seconds",
+    "infrastructure_alert_response_time_for",
+    "infrastructure_alert_database_down_for",
+    "infrastructure_alert_disk_percent",
+    "infrastructure_alert_disk_for",
+    "infrastructure_alert_memory_percent",
+    "infrastructure_alert_memory_for",
+    "infrastructure_prometheus_scrape_interval",
+    "infrastructure_prometheus_evaluation_interval",
+]
+ALERTS = ["TaylordashServiceDown", "TaylordashSlowResponses", "TaylordashDatabaseDown",
+          "TaylordashDiskFull", "TaylordashMemoryHigh"]
+
+
+def _load(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def role_defaults():
+    """The variables as the roles define them (the alert defaults, the project name)."""
+    infra = _load("roles/infrastructure/defaults/main.yml")
+    values = {name: infra[name] for name in VARIABLES}
+    values["taylordash_project_name"] = _load("roles/taylordash/defaults/main.yml")["taylordash_project_name"]
+    for name, value in values.items():
+        assert "{{" not in str(value), f"{name} is templated; this test renders only literal defaults"
+    return values
+
+
+FAST = {
+    "infrastructure_alert_service_down_for": "10s",
+    "infrastructure_alert_database_down_for": "10s",
+    "infrastructure_prometheus_evaluation_interval": "5s",
+    "infrastructure_prometheus_scrape_interval": "5s",
+    "infrastructure_alert_response_time_for": "30s",
+    "infrastructure_alert_disk_for": "0s",
+    "infrastructure_alert_memory_for": "30s",
+    "infrastructure_alert_disk_percent": 70,
+    "infrastructure_alert_memory_percent": 90,
+}
+NO_FOR = {name: "0s" for name in VARIABLES if name.endswith("_for")}
+# Evaluation and scrape intervals that do not divide each other, compound
+# durations, thresholds near the ends of their range, another project name.
+UNEVEN = {
+    "infrastructure_prometheus_evaluation_interval": "20s",
+    "infrastructure_prometheus_scrape_interval": "30s",
+    "infrastructure_alert_service_down_for": "1m30s",
+    "infrastructure_alert_response_time_seconds": 2.5,
+    "infrastructure_alert_response_time_for": "45s",
+    "infrastructure_alert_database_down_for": "0",
+    "infrastructure_alert_disk_percent": 99.5,
+    "infrastructure_alert_disk_for": "1h",
+    "infrastructure_alert_memory_percent": 5,
+    "taylordash_project_name": "other-project",
+}
+# Sub-second intervals; values as strings, as `-e name=value` passes them.
+MILLISECONDS = {
+    "infrastructure_prometheus_evaluation_interval": "1500ms",
+    "infrastructure_prometheus_scrape_interval": "1s",
+    "infrastructure_alert_service_down_for": "2s",
+    "infrastructure_alert_response_time_seconds": "0.05",
+    "infrastructure_alert_response_time_for": "2500ms",
+    "infrastructure_alert_disk_percent": "60",
+    "infrastructure_alert_memory_for": "1m1s",
+}
+PASSING = {"defaults": {}, "fast": FAST, "no-for": NO_FOR, "uneven": UNEVEN, "milliseconds": MILLISECONDS}
+
+# Rules rendered with these values, the test file with the defaults: promtool
+# must fail on that alert alone, and for the reason given: "got:[]" (it did
+# not fire when it should) or "exp:[]" (it fired before `for` had elapsed).
+FAILING = {
+    "disk-threshold-higher": ({"infrastructure_alert_disk_percent": 95}, "TaylordashDiskFull", "got:[]"),
+    "memory-threshold-higher": ({"infrastructure_alert_memory_percent": 95}, "TaylordashMemoryHigh", "got:[]"),
+    "response-time-threshold-higher": ({"infrastructure_alert_response_time_seconds": 5},
+                                       "TaylordashSlowResponses", "got:[]"),
+    "service-down-for-shorter": ({"infrastructure_alert_service_down_for": "45s"}, "TaylordashServiceDown", "exp:[]"),
+    "database-down-for-longer": ({"infrastructure_alert_database_down_for": "5m"}, "TaylordashDatabaseDown", "got:[]"),
+}
+
+
+def render(name, overrides):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return env.get_template(name + ".j2").render(**dict(role_defaults(), **overrides))
+
+
+def write(directory, rules_overrides, tests_overrides):
+    (directory / RULES).write_text(render(RULES, rules_overrides), encoding="utf-8")
+    (directory / TESTS).write_text(render(TESTS, tests_overrides), encoding="utf-8")
+    directory.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def promtool():
+    """Run promtool in the Prometheus image with a directory mounted where the role mounts the rules."""
+    if shutil.which("docker") is None:
+        pytest.skip("docker CLI not found: promtool runs in the " + IMAGE + " image")
+    probe = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", IMAGE],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"Docker engine or image {IMAGE} unavailable (build it with the images role): "
+                    + (probe.stderr.strip() or probe.stdout.strip()))
+
+    def run(directory, *args):
+        return subprocess.run(
+            ["docker", "run", "--rm", "--user", "0", "--network", "none",
+             "-v", f"{directory}:{MOUNT}:ro", "--entrypoint", "promtool", IMAGE, *args],
+            capture_output=True, text=True, check=False, timeout=300)
+
+    return run
+
+
+def _output(result):
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+# -- render checks (no Docker) ----------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", list(PASSING.values()), ids=list(PASSING))
+def test_rendered_rules_shape(overrides):
+    values = dict(role_defaults(), **overrides)
+    rules = yaml.safe_load(render(RULES, overrides))
+    (group,) = rules["groups"]
+    assert group["name"] == "taylordash"
+    assert [rule["alert"] for rule in group["rules"]] == ALERTS
+    fors = {rule["alert"]: str(rule["for"]) for rule in group["rules"]}
+    assert fors == {
+        "TaylordashServiceDown": str(values["infrastructure_alert_service_down_for"]),
+        "TaylordashSlowResponses": str(values["infrastructure_alert_response_time_for"]),
+        "TaylordashDatabaseDown": str(values["infrastructure_alert_database_down_for"]),
+        "TaylordashDiskFull": str(values["infrastructure_alert_disk_for"]),
+        "TaylordashMemoryHigh": str(values["infrastructure_alert_memory_for"]),
+    }
+    for rule in group["rules"]:
+        assert rule["labels"]["project"] == values["taylordash_project_name"]
+        assert rule["labels"]["severity"] in ("critical", "warning")
+        assert "{{ $labels." in rule["annotations"]["summary"]
+
+    tests = yaml.safe_load(render(TESTS, overrides))
+    assert tests["rule_files"] == [f"{MOUNT}/{RULES}"]
+    assert str(tests["evaluation_interval"]) == str(values["infrastructure_prometheus_evaluation_interval"])
+    assert {str(group["interval"]) for group in tests["tests"]} == {
+        str(values["infrastructure_prometheus_scrape_interval"])}
+    tested = {case["alertname"] for group in tests["tests"] for case in group["alert_rule_test"] if case["exp_alerts"]}
+    assert tested == set(ALERTS)
+
+
+# Evaluation times of TaylordashServiceDown worked out by hand: the target is
+# down from the third sample (2 scrape intervals), the alert is active from
+# the first evaluation at or after that, fires `for` (rounded up to whole
+# evaluation intervals) later; pending is checked one evaluation before
+# firing, firing two scrape intervals (rounded up likewise) after.
+EVAL_TIMES = {
+    "defaults": ({}, ["0s", "75s", "120s"]),
+    "compound-for": ({"infrastructure_alert_service_down_for": "1m30s"}, ["0s", "105s", "150s"]),
+    "hours": ({"infrastructure_alert_service_down_for": "1h"}, ["0s", "3615s", "3660s"]),
+    "for-zero": ({"infrastructure_alert_service_down_for": "0s"}, ["0s", "60s"]),
+    "for-not-a-multiple": ({"infrastructure_alert_service_down_for": "20s"}, ["0s", "45s", "90s"]),
+    "uneven-intervals": ({"infrastructure_prometheus_evaluation_interval": "20s",
+                          "infrastructure_prometheus_scrape_interval": "30s"}, ["0s", "100s", "180s"]),
+    "milliseconds": ({"infrastructure_prometheus_evaluation_interval": "1500ms",
+                      "infrastructure_prometheus_scrape_interval": "1500ms",
+                      "infrastructure_alert_service_down_for": "2s"}, ["0s", "4500ms", "9s"]),
+}
+
+
+@pytest.mark.parametrize("overrides,expected", list(EVAL_TIMES.values()), ids=list(EVAL_TIMES))
+def test_service_down_eval_times(overrides, expected):
+    tests = yaml.safe_load(render(TESTS, overrides))
+    (group,) = [group for group in tests["tests"] if group["name"] == "service down"]
+    assert [str(case["eval_time"]) for case in group["alert_rule_test"]] == expected
+
+
+def test_unknown_duration_unit_fails_the_render():
+    with pytest.raises(jinja2.UndefinedError):
+        render(TESTS, {"infrastructure_alert_disk_for": "10min"})
+
+
+# -- promtool ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", list(PASSING.values()), ids=list(PASSING))
+def test_promtool_passes(promtool, tmp_path, overrides):
+    write(tmp_path, overrides, overrides)
+    check = promtool(tmp_path, "check", "rules", f"{MOUNT}/{RULES}")
+    assert check.returncode == 0, _output(check)
+    assert "SUCCESS: 5 rules found" in check.stdout, _output(check)
+    test = promtool(tmp_path, "test", "rules", f"{MOUNT}/{TESTS}")
+    assert test.returncode == 0, _output(test)
+    assert "SUCCESS" in test.stdout, _output(test)
+
+
+@pytest.mark.parametrize("rules_overrides,alert,reason", list(FAILING.values()), ids=list(FAILING))
+def test_promtool_fails_when_rules_differ_from_their_test(promtool, tmp_path, rules_overrides, alert, reason):
+    write(tmp_path, rules_overrides, {})
+    check = promtool(tmp_path, "check", "rules", f"{MOUNT}/{RULES}")
+    assert check.returncode == 0, _output(check)
+    test = promtool(tmp_path, "test", "rules", f"{MOUNT}/{TESTS}")
+    assert test.returncode != 0, _output(test)
+    output = test.stdout + test.stderr
+    assert f"alertname: {alert}," in output, _output(test)
+    assert reason in output, _output(test)
+    for other in set(ALERTS) - {alert}:
+        assert f"alertname: {other}," not in output, _output(test)
