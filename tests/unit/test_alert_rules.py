@@ -8,17 +8,19 @@ the project's Prometheus image. The test file computes its series, thresholds
 and evaluation times from the variables, so every variable set must pass; a
 rules file rendered with other values than its test must fail.
 
-The promtool tests are skipped when Docker or the image is unavailable
-(PROMTOOL_IMAGE overrides the image); the render checks always run.
+The promtool tests need the engine and the image (PROMTOOL_IMAGE overrides it):
+tests/unit/engine.py skips them by hand and fails them under `make test`; the
+render checks always run.
 """
 
 import os
-import shutil
 import subprocess
 
 import jinja2
 import pytest
 import yaml
+
+from ansible_collections.taylordash.ops.tests.unit.engine import require_image
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 TEMPLATES = os.path.join(ROOT, "roles", "infrastructure", "templates", "prometheus", "rules")
@@ -124,13 +126,7 @@ def write(directory, rules_overrides, tests_overrides):
 @pytest.fixture(scope="module")
 def promtool():
     """Run promtool in the Prometheus image with a directory mounted where the role mounts the rules."""
-    if shutil.which("docker") is None:
-        pytest.skip("docker CLI not found: promtool runs in the " + IMAGE + " image")
-    probe = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", IMAGE],
-                           capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"Docker engine or image {IMAGE} unavailable (build it with the images role): "
-                    + (probe.stderr.strip() or probe.stdout.strip()))
+    require_image(IMAGE, "promtool check/test rules")
 
     def run(directory, *args):
         return subprocess.run(

@@ -13,7 +13,6 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -24,6 +23,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _mosquitto_passwd as mp
 from ansible_collections.taylordash.ops.plugins.modules import mosquitto_passwd
+from ansible_collections.taylordash.ops.tests.unit.engine import require_image
 from ansible_collections.taylordash.ops.tests.unit.plugins.modules import harness
 
 
@@ -333,18 +333,7 @@ def mosquitto_image():
     `make test` sets TAYLORDASH_REQUIRE_ENGINE=1 (and runs these after molecule built
     the images): there a missing engine or image fails instead of skipping.
     """
-    unavailable = pytest.fail if os.environ.get("TAYLORDASH_REQUIRE_ENGINE") == "1" else pytest.skip
-    if shutil.which("docker") is None:
-        unavailable("docker CLI not found: real Mosquitto broker tests skipped")
-    try:
-        found = _docker("image", "inspect", IMAGE, timeout=20)
-    except (OSError, subprocess.SubprocessError) as exc:
-        unavailable("docker not usable (%s): real Mosquitto broker tests skipped" % exc)
-    if found.returncode != 0:
-        reason = (found.stderr.strip().splitlines() or ["no output"])[-1]
-        unavailable("image %s not available (docker image inspect: %s): real Mosquitto broker tests skipped"
-                    % (IMAGE, reason))
-    return IMAGE
+    return require_image(IMAGE, "real Mosquitto broker tests")
 
 
 def _readable_by_mosquitto(path, directory):
