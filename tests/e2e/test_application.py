@@ -1,0 +1,130 @@
+"""Application phase on the real engine: the reference app built as images and
+run in the shared stack (deployed once by the `stack` fixture)."""
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import DEPLOY_DIR, ROOT, compose, container_ids, playbook, read_env, sh
+
+BACKEND_SRC = ROOT / "examples" / "taylordash" / "backend"
+
+
+def container_ip(service):
+    cid = container_ids()[service]
+    nets = json.loads(sh("docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", cid).stdout)
+    return next(iter(nets.values()))["IPAddress"]
+
+
+def get(url, data=None, headers=None, timeout=10):
+    request = urllib.request.Request(url, data=json.dumps(data).encode() if data is not None else None,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def image_of(service):
+    return sh("docker", "inspect", "--format", "{{.Config.Image}}", container_ids()[service]).stdout.strip()
+
+
+def test_backend_and_frontend_run_healthy_as_unprivileged_users(stack):
+    for service in ("backend", "frontend"):
+        cid = container_ids()[service]
+        state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}", cid).stdout)
+        assert state["Health"]["Status"] == "healthy", (service, state["Health"]["Log"][-1:])
+        user = sh("docker", "inspect", "--format", "{{.Config.User}}", cid).stdout.strip()
+        assert user and not user.startswith("0") and user != "root", (service, user)
+        assert sh("docker", "exec", cid, "id", "-u").stdout.strip() != "0"
+    tag = image_of("backend").rsplit(":", 1)[1]
+    assert len(tag) == 12 and all(c in "0123456789abcdef" for c in tag), tag
+
+
+def test_migrations_ran_and_projects_round_trip_through_postgres_and_mqtt(stack):
+    env = read_env()
+    backend = "http://%s:8000" % container_ip("backend")
+    status, body = get(backend + "/api/health")
+    assert status == 200, body
+    assert json.loads(body)["checks"] == {"database": "ok", "mqtt": "ok"}
+    topic = env["MQTT_TOPIC_PREFIX"] + "/projects/created"
+    sub = subprocess.Popen(["docker", "exec", container_ids()["mosquitto"], "mosquitto_sub", "-h", "127.0.0.1",
+                            "-u", env["MQTT_USERNAME"], "-P", env["MQTT_PASSWORD"], "-t", topic, "-C", "1",
+                            "-W", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    name = "e2e-" + uuid.uuid4().hex[:8]
+    status, body = get(backend + "/api/projects", {"name": name, "description": "from the e2e test"},
+                       headers={"X-API-Key": env["API_KEY"]})
+    assert status == 201, body
+    out, err = sub.communicate(timeout=30)
+    assert json.loads(out)["name"] == name, (out, err)
+    rows = compose("exec", "-T", "postgres", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"], "-tAc",
+                   "SELECT count(*) FROM projects WHERE name = '%s'" % name).stdout.strip()
+    assert rows == "1"
+    version = compose("exec", "-T", "postgres", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"],
+                      "-tAc", "SELECT version_num FROM alembic_version").stdout.strip()
+    assert version, "alembic_version is empty: migrations did not run"
+    status, body = get(backend + "/api/projects", {"name": "no key"})
+    assert status in (401, 403), body
+
+
+def test_frontend_serves_the_built_page(stack):
+    status, body = get("http://%s:8080/" % container_ip("frontend"))
+    assert status == 200 and "<script" in body and "/assets/" in body, body[:500]
+
+
+def test_prometheus_scrapes_the_backend(stack):
+    deadline = time.time() + 60
+    while True:
+        status, body = get("http://%s:9090/api/v1/targets?state=active" % container_ip("prometheus"))
+        targets = [t for t in json.loads(body)["data"]["activeTargets"] if t["labels"]["job"] == "backend"]
+        if targets and targets[0]["health"] == "up":
+            break
+        assert time.time() < deadline, targets
+        time.sleep(3)
+
+
+def test_a_backend_change_rebuilds_and_recreates_the_backend_only(stack, tmp_path):
+    before_ids = container_ids()
+    before_image = image_of("backend")
+    frontend_image = image_of("frontend")
+    copy = tmp_path / "backend"
+    shutil.copytree(BACKEND_SRC, copy, ignore=shutil.ignore_patterns("__pycache__", ".venv", ".pytest_cache"))
+    main = copy / "app" / "main.py"
+    main.write_text(main.read_text() + "\n# changed by the e2e test\n")
+    run = playbook("deploy-prod.yml", extra_vars={"application_backend_src": str(copy)})
+    assert run.rc == 0, run
+    try:
+        after_ids = container_ids()
+        assert image_of("backend") != before_image
+        assert image_of("frontend") == frontend_image
+        changed = sorted(s for s in before_ids if s in after_ids and before_ids[s] != after_ids[s])
+        assert changed == ["backend"], changed
+    finally:
+        back = playbook("deploy-prod.yml")
+        assert back.rc == 0, back
+    assert image_of("backend") == before_image, "the original source maps back to the cached image"
+
+
+def test_a_source_tree_without_requirements_fails_before_the_stack_is_touched(stack, tmp_path):
+    before = container_ids()
+    (tmp_path / "app").mkdir()
+    run = playbook("deploy-prod.yml", extra_vars={"application_backend_src": str(tmp_path)})
+    assert run.rc != 0
+    assert "application_backend_src=%s" % tmp_path in run.out and "requirements.txt" in run.out, run
+    assert container_ids() == before
+
+
+@pytest.mark.parametrize("domain", ["Taylordash.Local", "localhost", "bad_domain.local", "-x.local"])
+def test_an_invalid_domain_fails_before_the_stack_is_touched(stack, domain):
+    before = container_ids()
+    run = playbook("deploy-prod.yml", extra_vars={"taylordash_domain": domain})
+    assert run.rc != 0
+    assert "taylordash_domain=%s" % domain in run.out, run
+    assert container_ids() == before
