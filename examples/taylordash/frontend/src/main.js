@@ -7,6 +7,8 @@ const API = '/api/projects';
 const list = document.getElementById('projects');
 const form = document.getElementById('create-form');
 const errorBox = document.getElementById('error');
+const nameInput = document.getElementById('name');
+const descriptionInput = document.getElementById('description');
 
 function showError(message) {
   errorBox.textContent = message;
@@ -17,7 +19,14 @@ async function apiError(response) {
   let detail = response.statusText;
   try {
     const body = await response.json();
-    detail = typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail ?? body);
+    if (typeof body.detail === 'string') {
+      detail = body.detail;
+    } else if (Array.isArray(body.detail)) {
+      // FastAPI's 422: a list of {loc, msg}
+      detail = body.detail.map((item) => `${item.loc.at(-1)}: ${item.msg}`).join('; ');
+    } else {
+      detail = JSON.stringify(body);
+    }
   } catch {
     // not JSON: keep the status text
   }
@@ -51,8 +60,8 @@ async function loadProjects() {
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const body = {
-    name: form.elements.name.value.trim(),
-    description: form.elements.description.value,
+    name: nameInput.value.trim(),
+    description: descriptionInput.value,
   };
   try {
     const response = await fetch(API, {
