@@ -33,7 +33,8 @@ from ansible_collections.taylordash.ops.plugins.module_utils import _devservers 
 from ansible_collections.taylordash.ops.plugins.module_utils._port_plan import overlaps
 
 STATES = ("started", "stopped", "restarted")
-ACTIONS = ("none", "started", "restarted", "stopped")
+# what decide() steps report as RV action; 'forget' only removes a stale pidfile, no process is touched
+ACTION_OF_STEP = {"none": "none", "start": "started", "restart": "restarted", "stop": "stopped", "forget": "none"}
 INHERITED_ENV = ("PATH", "HOME", "LANG")
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 PIDFILE_MODE = 0o644
@@ -299,9 +300,21 @@ def _state(record, alive):
 
 
 def ensure(params, check_mode=False, proc="/proc"):
-    """Bring the dev server to params['state']; the module result (without diff), or DevServerError."""
+    """Bring the dev server to params['state']; the module result (with before/after states for the diff).
+
+    A DevServerError's fields get port, log_file, pidfile and command too.
+    """
     pidfile = os.path.join(params["state_dir"], "%s.pid" % params["name"])
     log_file = params["log_file"] or os.path.join(params["state_dir"], "%s.log" % params["name"])
+    try:
+        return _ensure(params, pidfile, log_file, check_mode, proc)
+    except DevServerError as exc:
+        exc.fields = dict(dict(port=params["port"], log_file=log_file, pidfile=pidfile, command=params["command"]),
+                          **exc.fields)
+        raise
+
+
+def _ensure(params, pidfile, log_file, check_mode, proc):
     addresses = host_addresses(params["host"])
     record, exists = read_record(pidfile)
     seen = observe(record, params["port"], addresses, proc)
@@ -315,12 +328,8 @@ def ensure(params, check_mode=False, proc="/proc"):
                   before=before, after=before)
     if step == "blocked":
         found = holder(seen["foreign"][0] if seen["foreign"] else None, proc)
-        raise DevServerError(describe_holder(params["port"], params["host"], found, pidfile), holder=found,
-                             **dict((k, result[k]) for k in ("port", "log_file", "pidfile", "command")))
-    result["action"] = {"none": "none", "start": "started", "restart": "restarted",
-                        "stop": "stopped", "forget": "none"}[step]
-    if params["state"] == "restarted":
-        result["changed"] = True
+        raise DevServerError(describe_holder(params["port"], params["host"], found, pidfile), holder=found)
+    result["action"] = ACTION_OF_STEP[step]
     if step in ("stop", "forget"):
         result.update(pid=None, after=_state(None, False))
     if step in ("start", "restart"):

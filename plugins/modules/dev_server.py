@@ -57,6 +57,8 @@ options:
     description:
       - Address (or name, resolved on the managed host) on which O(port) is checked. A listener on an
         overlapping address counts (V(0.0.0.0) overlaps every IPv4 address, V(::) every address).
+      - The server must listen on an address overlapping one of O(host)'s; vite told C(--host localhost) may
+        bind C(::1) only, which V(127.0.0.1) does not overlap (use V(localhost) here, or give vite an address).
     type: str
     default: 127.0.0.1
   state:
@@ -135,23 +137,23 @@ pid:
   sample: 4242
 port:
   description: O(port).
-  returned: always
+  returned: always, unless an option is invalid
   type: int
   sample: 5173
 command:
   description: O(command), or with O(state=stopped) the recorded command (null without a pidfile).
-  returned: always
+  returned: always, unless an option is invalid
   type: list
   elements: str
   sample: [node_modules/.bin/vite, --port, "5173", --strictPort]
 log_file:
   description: The log file.
-  returned: always
+  returned: always, unless an option is invalid
   type: str
   sample: /opt/taylordash/run/frontend.log
 pidfile:
   description: The pidfile.
-  returned: always
+  returned: always, unless an option is invalid
   type: str
   sample: /opt/taylordash/run/frontend.pid
 action:
@@ -171,7 +173,7 @@ holder:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.taylordash.ops.plugins.module_utils._dev_server import DevServerError, ensure, validate
+from ansible_collections.taylordash.ops.plugins.module_utils._dev_server import STATES, DevServerError, ensure, validate
 
 
 def main():
@@ -183,7 +185,7 @@ def main():
             env=dict(type="dict", default={}),
             port=dict(type="int", required=True),
             host=dict(type="str", default="127.0.0.1"),
-            state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+            state=dict(type="str", choices=list(STATES), default="started"),
             state_dir=dict(type="path", required=True),
             log_file=dict(type="path"),
             startup_timeout=dict(type="float", default=60.0),

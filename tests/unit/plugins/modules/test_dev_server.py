@@ -242,6 +242,7 @@ def test_server_that_exits_fails_with_its_log(env):
     assert "exited with status 3" in result["msg"] and "boom: no config found" in result["msg"]
     assert "dev_server: starting" not in result["msg"]  # only what the server wrote
     assert not os.path.exists(env.pidfile)
+    assert (result["pidfile"], result["port"], result["command"]) == (env.pidfile, env.port, command)
 
 
 def test_server_that_never_listens_is_stopped_after_the_timeout(env):
