@@ -133,6 +133,12 @@ def same_spec(record, command, chdir, port):
 
 # --------------------------------------------------------------------------- observation
 
+def port_listeners(port, addresses, proc="/proc"):
+    """Listening TCP sockets on port whose address overlaps one of addresses (they take the port there)."""
+    return [sock for sock in ds.read_listeners(proc)
+            if sock["port"] == port and any(overlaps(sock["address"], address) for address in addresses)]
+
+
 def observe(record, port, addresses, proc="/proc"):
     """What runs now: dict alive (the recorded process is), tree (its pids), ours / foreign (pids holding a
     listener on port that takes one of addresses, inside / outside tree) and hidden (such listeners whose
@@ -141,8 +147,7 @@ def observe(record, port, addresses, proc="/proc"):
     tree = set()
     if alive:
         tree = set([record["pid"]] + ds.descendants(ds.process_table(proc), record["pid"]))
-    listeners = [sock for sock in ds.read_listeners(proc)
-                 if sock["port"] == port and any(overlaps(sock["address"], a) for a in addresses)]
+    listeners = port_listeners(port, addresses, proc)
     holders = ds.socket_holders(set(sock["inode"] for sock in listeners), proc) if listeners else {}
     held = set(pid for pids in holders.values() for pid in pids)
     return {
@@ -229,8 +234,7 @@ def wait_listening(pid, ticks, port, addresses, timeout, proc="/proc"):
     while True:
         if not ds.alive(pid, ticks, proc):
             return "died"
-        listeners = [sock for sock in ds.read_listeners(proc)
-                     if sock["port"] == port and any(overlaps(sock["address"], a) for a in addresses)]
+        listeners = port_listeners(port, addresses, proc)
         if listeners:
             tree = [pid] + ds.descendants(ds.process_table(proc), pid)
             if ds.socket_holders(set(sock["inode"] for sock in listeners), proc, pids=tree):
