@@ -265,36 +265,45 @@ def remove(path):
 
 
 def start(params, pidfile, log_file, addresses, proc="/proc"):
-    """Launch the server, wait until it listens, write the pidfile; the new record. DevServerError on failure."""
+    """Launch the server, record it, wait until it listens; the new record. DevServerError on failure.
+
+    The pidfile is written as soon as the process exists, so a run killed while waiting (a task timeout)
+    leaves a server the next run recognises as its own; it is removed again when the server does not come
+    up, and on any exception the server is stopped too.
+    """
     env = child_env(os.environ, params["env"])
     try:
         child, offset = launch(params["command"], params["chdir"], env, log_file)
     except OSError as exc:
         raise DevServerError("cannot start %s: %s" % (" ".join(params["command"]), exc))
-    stat = ds.read_stat(child.pid, proc)
-    ticks = stat["starttime"] if stat is not None else None
-    outcome = wait_listening(child.pid, ticks, params["port"], addresses, params["startup_timeout"], proc) \
-        if ticks is not None else "died"
-    if outcome != "ready":
-        if outcome == "timeout":
-            stop_instance({"pid": child.pid, "start_ticks": ticks}, params["port"], params["stop_timeout"], proc)
-            why = "did not listen on port %d within %s seconds and was stopped" % (
-                params["port"], params["startup_timeout"])
-        else:
-            why = "exited with status %s before listening on port %d" % (child.wait(), params["port"])
-        child.poll()  # reap it
-        raise DevServerError("%s (pid %d) %s; last lines of %s:\n%s" % (
-            " ".join(params["command"]), child.pid, why, log_file, log_tail(log_file, offset)))
     record = {
         "pid": child.pid,
-        "start_ticks": ticks,
+        "start_ticks": ds.read_stat(child.pid, proc)["starttime"],  # our unreaped child: its stat is there
         "command": list(params["command"]),
         "chdir": params["chdir"],
         "port": params["port"],
         "started_at": _now(),
     }
-    write_record(pidfile, record)
-    return record
+    outcome = "interrupted"
+    try:
+        write_record(pidfile, record)
+        outcome = wait_listening(child.pid, record["start_ticks"], params["port"], addresses,
+                                 params["startup_timeout"], proc)
+    finally:
+        if outcome != "ready":
+            remove(pidfile)
+        if outcome in ("timeout", "interrupted"):
+            stop_instance(record, params["port"], params["stop_timeout"], proc)
+    if outcome == "ready":
+        return record
+    if outcome == "timeout":
+        why = "did not listen on port %d within %s seconds and was stopped" % (
+            params["port"], params["startup_timeout"])
+    else:
+        why = "exited with status %s before listening on port %d" % (child.wait(), params["port"])
+    child.poll()  # reap it
+    raise DevServerError("%s (pid %d) %s; last lines of %s:\n%s" % (
+        " ".join(params["command"]), child.pid, why, log_file, log_tail(log_file, offset)))
 
 
 def _state(record, alive):

@@ -205,6 +205,16 @@ def test_env_is_minimal_plus_the_given_variables(env):
     assert "DEV_SERVER_TEST_LEAK" not in seen
 
 
+def test_pidfile_is_written_before_the_server_listens(env):
+    """A run killed while it waits must leave a server the next run recognises: the record comes first."""
+    script = ("import json, os, sys, time; time.sleep(0.3); "
+              "print('recorded', json.load(open(sys.argv[2]))['pid'] == os.getpid(), flush=True); "
+              "os.execv(sys.executable, [sys.executable, '-m', 'http.server', sys.argv[1], '--bind', '127.0.0.1'])")
+    result = env.ok(command=[sys.executable, "-c", script, str(env.port), env.pidfile])
+    with open(result["log_file"]) as handle:
+        assert "recorded True" in handle.read()
+
+
 def test_descendant_holding_the_socket_counts(env):
     command = [sys.executable, "-c", FORKING, str(env.port)]
     first = env.ok(command=command)
