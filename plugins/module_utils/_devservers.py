@@ -119,11 +119,15 @@ def _pids(proc):
     return sorted(int(name) for name in os.listdir(proc) if name.isdigit())
 
 
-def socket_holders(inodes, proc="/proc"):
-    """{inode: set of pids holding an fd to it} for the given socket inodes."""
+def socket_holders(inodes, proc="/proc", pids=None):
+    """{inode: set of pids holding an fd to it} for the given socket inodes.
+
+    pids limits the search to those processes (default: every process), which
+    keeps a poll loop that only asks about known processes cheap.
+    """
     wanted = set(inodes)
     holders = {}
-    for pid in _pids(proc):
+    for pid in (_pids(proc) if pids is None else sorted(pids)):
         fd_dir = os.path.join(proc, str(pid), "fd")
         try:
             names = os.listdir(fd_dir)
