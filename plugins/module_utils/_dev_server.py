@@ -271,7 +271,7 @@ def start(params, pidfile, log_file, addresses, proc="/proc"):
     leaves a server the next run recognises as its own; it is removed again when the server does not come
     up, and on any exception the server is stopped too.
     """
-    env = child_env(os.environ, params["env"])
+    env = child_env(os.environ, dict(params["env"], **(params.get("secret_env") or {})))
     try:
         child, offset = launch(params["command"], params["chdir"], env, log_file)
     except OSError as exc:

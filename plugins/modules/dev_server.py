@@ -49,6 +49,12 @@ options:
         Nothing else is inherited.
     type: dict
     default: {}
+  secret_env:
+    description:
+      - Like O(env), for values that must never be shown (passwords, URLs that hold them): the option is
+        C(no_log), so its values are masked in every result and log line. Added after O(env).
+    type: dict
+    default: {}
   port:
     description: The TCP port the server listens on once it is up.
     type: int
@@ -183,6 +189,7 @@ def main():
             command=dict(type="list", elements="str"),
             chdir=dict(type="path"),
             env=dict(type="dict", default={}),
+            secret_env=dict(type="dict", default={}, no_log=True),
             port=dict(type="int", required=True),
             host=dict(type="str", default="127.0.0.1"),
             state=dict(type="str", choices=list(STATES), default="started"),

@@ -103,3 +103,18 @@ def stack(engine):
     run = playbook("deploy-prod.yml")
     assert run.rc == 0, run
     return run
+
+
+# The files run in this order, not alphabetically: the engine and images first,
+# then everything on the one production stack, then the development workflow,
+# and last the playbook runs, which end with deploy-prod.yml (production again).
+ORDER = ["test_collection_build", "test_docker_ce_source", "test_engine_and_images", "test_seed_harness",
+         "test_cleanup", "test_cleanup_dev_servers", "test_bad_input", "test_infrastructure", "test_application",
+         "test_proxy", "test_browser", "test_health", "test_dev", "test_playbooks"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        return ORDER.index(name) if name in ORDER else len(ORDER)
+    items.sort(key=rank)  # stable: the order inside each file is kept

@@ -19,7 +19,7 @@ NETWORK = "taylordash"
 PG_IMAGE = "taylordash/postgres:17"
 MQTT_IMAGE = "taylordash/mosquitto:2.0"
 SECRETS = ["POSTGRES_PASSWORD", "MQTT_PASSWORD", "MQTT_MONITOR_PASSWORD", "MINIO_ROOT_PASSWORD",
-           "GRAFANA_ADMIN_PASSWORD", "API_KEY"]
+           "GRAFANA_ADMIN_PASSWORD", "API_KEY", "TRAEFIK_DASHBOARD_PASSWORD"]
 PLAN = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())["taylordash_port_plan"]
 
 

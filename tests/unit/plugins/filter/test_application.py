@@ -2,7 +2,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.taylordash.ops.plugins.filter.application import build_sources, stale_paths
+from ansible_collections.taylordash.ops.plugins.filter.application import build_sources, dotenv, port_of, stale_paths
 
 EXCLUDES = ["node_modules", "dist", "__pycache__", "*.pyc", "tests"]
 
@@ -38,3 +38,24 @@ def test_stale_paths_are_the_ones_not_kept_deepest_first():
     found = [{"path": "/b/src/app"}, {"path": "/b/src/app/main.py"}, {"path": "/b/src/app/old.py"},
              {"path": "/b/src/gone"}, {"path": "/b/src/gone/x.py"}, {"path": "/elsewhere/x"}]
     assert stale_paths(found, kept, "/b/src/") == ["/b/src/app/old.py", "/b/src/gone/x.py", "/b/src/gone"]
+
+
+def test_modes_are_normalised_to_executable_or_not():
+    tree = [dict(entry("run.sh"), mode="0775"), dict(entry("a.py"), mode="0664"), entry("d", "directory")]
+    assert {e["path"]: e["mode"] for e in build_sources(tree, EXCLUDES)} == {"a.py": "0644", "d": "0755",
+                                                                            "run.sh": "0755"}
+
+
+def test_dotenv_reads_the_env_file_format():
+    assert dotenv("# managed\nA='x y'\nexport B=2\n\nC=\"q\"\n") == {"A": "x y", "B": "2", "C": "q"}
+
+
+def test_dotenv_errors_name_the_line_not_the_value():
+    with pytest.raises(AnsibleFilterError) as err:
+        dotenv("A=1\nthis-is-s3cret\n")
+    assert "2" in str(err.value) and "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("entry, port", [(3000, 3000), ("5173", 5173), ({"port": 5432, "address": "127.0.0.1"}, 5432)])
+def test_port_of_plan_entries(entry, port):
+    assert port_of(entry) == port

@@ -205,6 +205,17 @@ def test_env_is_minimal_plus_the_given_variables(env):
     assert "DEV_SERVER_TEST_LEAK" not in seen
 
 
+def test_secret_env_reaches_the_server_and_wins_over_env(env):
+    script = ("import json, os, sys; json.dump(dict(os.environ), open('env.json', 'w')); "
+              "os.execv(sys.executable, [sys.executable, '-m', 'http.server', sys.argv[1], '--bind', '127.0.0.1'])")
+    result = env.ok(command=[sys.executable, "-c", script, str(env.port)], env={"DATABASE_URL": "plain"},
+                    secret_env={"DATABASE_URL": "postgresql://u:s3cret@127.0.0.1/db", "API_KEY": "k3y"})
+    with open(os.path.join(env.chdir, "env.json")) as handle:
+        seen = json.load(handle)
+    assert seen["DATABASE_URL"] == "postgresql://u:s3cret@127.0.0.1/db" and seen["API_KEY"] == "k3y"
+    assert "s3cret" not in json.dumps(result) and "k3y" not in json.dumps(result)
+
+
 def test_pidfile_is_written_before_the_server_listens(env):
     """A run killed while it waits must leave a server the next run recognises: the record comes first."""
     script = ("import json, os, sys, time; time.sleep(0.3); "

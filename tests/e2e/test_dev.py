@@ -1,0 +1,132 @@
+"""The development workflow on the real host: deploy-dev.yml keeps exactly one
+uvicorn --reload backend and one vite frontend, however often it runs; a killed
+server comes back; --reload picks up an edit; a foreign process on a dev port
+is reported, not killed, before anything changes."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import DEPLOY_DIR, ROOT, container_ids, playbook
+
+sys.path.insert(0, str(ROOT / "collections"))
+from ansible_collections.taylordash.ops.plugins.module_utils import _devservers  # noqa: E402
+
+APP_ROOT = str(ROOT / "examples" / "taylordash")
+APPS = _devservers.validate_apps({"backend": {"path": "backend", "port": 3000, "kinds": ["uvicorn"]},
+                                  "frontend": {"path": "frontend", "port": 5173, "kinds": ["vite"]}})
+DEV_DIR = DEPLOY_DIR / "dev"
+
+
+def ours():
+    """app -> instances of our dev servers now listening (scanned from /proc, like cleanup does)."""
+    found = {}
+    for instance in _devservers.scan(APP_ROOT, APPS):
+        if instance["app"]:
+            found.setdefault(instance["app"], []).append(instance)
+    return found
+
+
+def http(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def wait_for(predicate, timeout=60, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture(scope="module")
+def dev_stack(engine):
+    first = playbook("deploy-dev.yml")
+    assert first.rc == 0, first
+    return first
+
+
+def test_three_runs_leave_one_backend_and_one_frontend(dev_stack):
+    for _ in range(2):
+        run = playbook("deploy-dev.yml")
+        assert run.rc == 0, run
+        assert run.changed == 0, run
+    found = ours()
+    assert sorted(found) == ["backend", "frontend"], found
+    assert [i["ports"] for i in found["backend"]] == [[3000]]
+    assert [i["ports"] for i in found["frontend"]] == [[5173]]
+    assert "backend" not in container_ids() and "frontend" not in container_ids(), "dev mode runs no app containers"
+
+
+def test_the_dev_servers_serve_the_app_with_the_infrastructure(dev_stack):
+    status, body = http("http://127.0.0.1:3000/api/health")
+    assert status == 200 and json.loads(body)["checks"] == {"database": "ok", "mqtt": "ok"}
+    status, body = http("http://127.0.0.1:5173/api/projects")  # vite's proxy to the backend
+    assert status == 200 and isinstance(json.loads(body), list)
+    status, body = http("http://127.0.0.1:5173/")
+    assert status == 200 and "/src/main.js" in body
+
+
+def test_a_killed_dev_server_is_back_after_the_next_run(dev_stack):
+    record = json.loads((DEV_DIR / "backend.pid").read_text())
+    os.kill(record["pid"], signal.SIGKILL)
+    wait_for(lambda: "backend" not in ours(), 20, "the killed backend to let go of its port")
+    run = playbook("deploy-dev.yml")
+    assert run.rc == 0, run
+    assert run.changed >= 1
+    found = ours()
+    assert len(found["backend"]) == 1 and found["backend"][0]["pid"] != record["pid"]
+    assert http("http://127.0.0.1:3000/api/health")[0] == 200
+
+
+def test_reload_picks_up_a_backend_edit(dev_stack):
+    main = Path(APP_ROOT) / "backend" / "app" / "main.py"
+    original = main.read_text()
+    marker = "dev-reload-%d" % os.getpid()
+    route = '\n\n@app.get("/api/__reload_probe")\ndef _reload_probe():\n    return {"marker": "%s"}\n' % marker
+    try:
+        main.write_text(original + route)
+        wait_for(lambda: marker in http("http://127.0.0.1:3000/api/__reload_probe")[1], 60, "uvicorn --reload")
+    finally:
+        main.write_text(original)
+    wait_for(lambda: http("http://127.0.0.1:3000/api/health")[0] == 200, 60, "the backend after the revert")
+
+
+def test_a_foreign_process_on_a_dev_port_is_named_and_not_killed(dev_stack):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    foreign = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), 1).close() is None, 10, "the foreign server")
+        before = container_ids()
+        plugin = {"name": "projects-manager", "src": str(Path(APP_ROOT) / "frontend")}
+        run = playbook("deploy-dev.yml", extra_vars={
+            "application_dev_plugins": [plugin],
+            "taylordash_port_plan": dict(_port_plan(), **{"projects-manager": port})})
+        assert run.rc != 0, run
+        assert str(foreign.pid) in run.out and "http.server" in run.out, run
+        assert foreign.poll() is None, "the foreign process was killed"
+        assert container_ids() == before, "the stack was touched"
+    finally:
+        foreign.kill()
+        foreign.wait()
+
+
+def _port_plan():
+    import yaml
+    return yaml.safe_load((ROOT / "roles" / "taylordash" / "defaults" / "main.yml").read_text())["taylordash_port_plan"]

@@ -1,0 +1,116 @@
+"""Proxy phase through real Traefik on loopback: TLS from the local CA, the
+redirect, routing by host, the dashboard behind basic auth, the read-only
+socket proxy, and the app's round trip (PostgreSQL row, MQTT event)."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import DEPLOY_DIR, compose, container_ids, read_env, sh
+
+DOMAIN = "taylordash.local"
+DASHBOARD = "traefik." + DOMAIN
+CA = DEPLOY_DIR / "pki" / "ca.crt"
+
+
+def curl(url, *args, host=DOMAIN, ca=True):
+    """curl through Traefik on 127.0.0.1 with the real host name (SNI and Host header)."""
+    port = "443" if url.startswith("https") else "80"
+    cmd = ["curl", "-sS", "--max-time", "15", "--resolve", "%s:%s:127.0.0.1" % (host, port),
+           "-o", "-", "-w", "\n%{http_code} %{time_total}"]
+    cmd += ["--cacert", str(CA)] if ca else ["-k"]
+    proc = subprocess.run(cmd + list(args) + [url], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "curl %s failed (%s): %s" % (url, proc.returncode, proc.stderr)
+    body, _, tail = proc.stdout.rpartition("\n")
+    return int(tail.split()[0]), body
+
+
+def test_api_health_over_https_verified_against_the_local_ca(stack):
+    status, body = curl("https://%s/api/health" % DOMAIN)
+    assert status == 200, body
+    assert json.loads(body)["checks"] == {"database": "ok", "mqtt": "ok"}
+
+
+def test_the_certificate_names_the_hosts_explicitly(stack):
+    text = sh("openssl", "x509", "-in", str(DEPLOY_DIR / "config/traefik/certs/server.crt"), "-noout", "-ext",
+              "subjectAltName").stdout
+    assert "DNS:%s" % DOMAIN in text and "DNS:%s" % DASHBOARD in text and "*" not in text
+    assert sh("openssl", "verify", "-CAfile", str(CA), str(DEPLOY_DIR / "config/traefik/certs/server.crt")).returncode == 0
+
+
+def test_http_redirects_to_https(stack):
+    status, _ = curl("http://%s/api/health" % DOMAIN, "-D", "/dev/stderr")
+    assert status in (301, 308)
+    proc = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{redirect_url}", "--resolve",
+                           "%s:80:127.0.0.1" % DOMAIN, "http://%s/api/health" % DOMAIN],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout == "https://%s/api/health" % DOMAIN
+
+
+def test_an_unknown_host_gets_404(stack):
+    status, _ = curl("https://unknown.example/", host="unknown.example", ca=False)
+    assert status == 404
+
+
+def test_the_frontend_is_served_on_the_domain(stack):
+    status, body = curl("https://%s/" % DOMAIN)
+    assert status == 200 and "<script" in body
+
+
+def test_creating_a_project_through_traefik_stores_a_row_and_publishes_an_event(stack):
+    env = read_env()
+    topic = env["MQTT_TOPIC_PREFIX"] + "/projects/created"
+    sub = subprocess.Popen(["docker", "exec", container_ids()["mosquitto"], "mosquitto_sub", "-h", "127.0.0.1",
+                            "-u", env["MQTT_USERNAME"], "-P", env["MQTT_PASSWORD"], "-t", topic, "-C", "1",
+                            "-W", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    name = "via-traefik-" + uuid.uuid4().hex[:8]
+    status, body = curl("https://%s/api/projects" % DOMAIN, "-X", "POST", "-H", "Content-Type: application/json",
+                        "-H", "X-API-Key: " + env["API_KEY"], "--data", json.dumps({"name": name}))
+    assert status == 201, body
+    out, err = sub.communicate(timeout=40)
+    assert json.loads(out)["name"] == name, err
+    rows = compose("exec", "-T", "postgres", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"], "-tAc",
+                   "SELECT count(*) FROM projects WHERE name = '%s'" % name).stdout.strip()
+    assert rows == "1"
+    status, body = curl("https://%s/api/projects" % DOMAIN)
+    assert status == 200 and name in [p["name"] for p in json.loads(body)]
+
+
+def test_the_dashboard_needs_credentials(stack):
+    status, _ = curl("https://%s/dashboard/" % DASHBOARD, host=DASHBOARD)
+    assert status == 401
+    status, _ = curl("https://%s/dashboard/" % DASHBOARD, "-u", "admin:wrong-password", host=DASHBOARD)
+    assert status == 401
+    password = read_env()["TRAEFIK_DASHBOARD_PASSWORD"]
+    status, body = curl("https://%s/api/http/routers" % DASHBOARD, "-u", "admin:" + password, host=DASHBOARD)
+    assert status == 200, body
+    routers = {r["name"] for r in json.loads(body)}
+    assert any(name.startswith("taylordash-api@docker") for name in routers), routers
+
+
+def test_the_socket_proxy_allows_reads_and_refuses_writes(stack):
+    cid = container_ids()["socket-proxy"]
+    ip = next(iter(json.loads(sh("docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}",
+                                 cid).stdout).values()))["IPAddress"]
+    base = "http://%s:2375" % ip
+
+    def call(method, path):
+        proc = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", method,
+                               "--max-time", "10", base + path], capture_output=True, text=True, check=True)
+        return int(proc.stdout)
+
+    assert call("GET", "/version") == 200
+    assert call("GET", "/containers/json") == 200
+    before = container_ids()
+    assert call("POST", "/containers/create?name=should-not-exist") == 403
+    assert call("POST", "/containers/%s/stop" % before["postgres"]) == 403
+    assert call("DELETE", "/containers/%s" % before["frontend"]) == 403
+    assert call("GET", "/images/json") == 403
+    assert container_ids() == before
