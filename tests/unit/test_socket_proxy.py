@@ -426,3 +426,64 @@ def test_runs_unprivileged_on_a_read_only_root(proxy):
     assert state["Config"]["User"] == "haproxy"
     assert state["HostConfig"]["ReadonlyRootfs"] is True
     assert docker("exec", proxy.name, "id", "-u").stdout.strip() != "0"
+
+
+TRAEFIK_IMAGE = os.environ.get("TRAEFIK_IMAGE", "taylordash/traefik:3.7")
+
+
+def _wait_for(check, seconds, what, diagnostics):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("%s not seen in %d s:\n%s" % (what, seconds, diagnostics()))
+        time.sleep(0.5)
+
+
+def test_traefik_docker_provider_works_through_the_proxy_alone(proxy):
+    """Traefik discovers a labelled container via the proxy, and needs no call the proxy refuses."""
+    require_image(TRAEFIK_IMAGE, "Traefik through the socket proxy")
+    token = uuid.uuid4().hex[:8]
+    traefik, app = "sockproxy-test-traefik-" + token, "sockproxy-test-app-" + token
+    try:
+        docker("run", "-d", "--rm", "--name", traefik, "--network", proxy.network, "-p", "127.0.0.1::8080",
+               TRAEFIK_IMAGE, "--api.insecure=true", "--entrypoints.traefik.address=:8080",
+               "--providers.docker.endpoint=tcp://%s:2375" % proxy.name,
+               "--providers.docker.exposedByDefault=false", "--providers.docker.network=" + proxy.network,
+               "--log.level=DEBUG")
+        api_port = int(docker("port", traefik, "8080/tcp").stdout.split()[0].rsplit(":", 1)[1])
+
+        def routers():
+            conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=5)
+            try:
+                conn.request("GET", "/api/http/routers")
+                return [router["name"] for router in json.loads(conn.getresponse().read())]
+            finally:
+                conn.close()
+
+        def diagnostics():
+            logs = docker("logs", "--tail", "40", traefik, check=False)
+            return "--- traefik\n%s%s\n--- proxy\n%s" % (logs.stdout, logs.stderr, proxy.logs()[-4000:])
+
+        _wait_for(lambda: routers() is not None, 30, "Traefik's API", diagnostics)
+        # Started after Traefik, which does not poll: found through its /events
+        # stream (still open, so not logged yet: HAProxy logs a request at its end).
+        docker("run", "-d", "--rm", "--name", app, "--network", proxy.network,
+               "--label", "traefik.enable=true",
+               "--label", "traefik.http.routers.app-%s.rule=Host(`app.example.test`)" % token,
+               "--label", "traefik.http.services.app-%s.loadbalancer.server.port=80" % token,
+               "taylordash/debian:13", "sleep", "300")
+        _wait_for(lambda: "app-%s@docker" % token in routers(), 30, "the app's router", diagnostics)
+        docker("rm", "-f", app)
+        _wait_for(lambda: "app-%s@docker" % token not in routers(), 30, "the router removed", diagnostics)
+        traefik_ip = json.loads(docker("inspect", traefik).stdout)[0]["NetworkSettings"]["Networks"][
+            proxy.network]["IPAddress"]
+        from_traefik = [line for line in proxy.logs().splitlines() if line.startswith(traefik_ip + ":")]
+        assert from_traefik, proxy.logs()
+        assert not [line for line in from_traefik if " 403 " in line], "\n".join(from_traefik)
+    finally:
+        docker("rm", "-f", app, traefik, check=False)
