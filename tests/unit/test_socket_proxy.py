@@ -25,13 +25,11 @@ import time
 import urllib.parse
 import uuid
 
-import jinja2
 import pytest
-import yaml
 
 from ansible_collections.taylordash.ops.tests.unit.engine import require_image
+from ansible_collections.taylordash.ops.tests.unit.roles import ROOT, load, render as render_template
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 TEMPLATES = os.path.join(ROOT, "roles", "infrastructure", "templates")
 TEMPLATE = "socket-proxy/haproxy.cfg.j2"
 CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
@@ -56,21 +54,13 @@ DENIED = ["/", "/images/json", "/containers/abc123/logs", "/containers/abc123/to
           "/v1.41/v1.41/_ping", "/images/abc/json"]
 
 
-def _load(path):
-    with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def role_defaults():
-    infra = _load("roles/infrastructure/defaults/main.yml")
+    infra = load("roles/infrastructure/defaults/main.yml")
     return {name: infra[name] for name in VARIABLES}
 
 
 def render(**overrides):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    values = dict(role_defaults(), ansible_managed="Ansible managed", **overrides)
-    return env.get_template(TEMPLATE).render(**values)
+    return render_template(TEMPLATES, TEMPLATE, dict(role_defaults(), ansible_managed="Ansible managed", **overrides))
 
 
 def path_patterns(config):
@@ -92,7 +82,7 @@ def test_defaults_allow_exactly_the_read_only_paths_traefik_needs():
 
 
 def test_argument_spec_matches_the_defaults():
-    spec = _load("roles/infrastructure/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    spec = load("roles/infrastructure/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
     for name, value in role_defaults().items():
         assert spec[name]["default"] == value, name
 
