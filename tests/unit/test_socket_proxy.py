@@ -37,8 +37,11 @@ SOCKET = "/var/run/docker.sock"
 IMAGE = os.environ.get("SOCKET_PROXY_IMAGE", "taylordash/haproxy:3.0")
 VARIABLES = ["infrastructure_socket_proxy_allow", "infrastructure_socket_proxy_stream_timeout"]
 # The healthcheck recommended for the Compose service: HTTP through HAProxy
-# to the engine and back, with the wget the image ships.
-HEALTHCHECK = ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2375/_ping"]
+# to the engine and back. bash, head and grep are in this image and in the
+# official one (registry source), which has no wget; this image also has wget.
+HEALTHCHECK = ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2375 && printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n' >&3"
+               " && head -n 1 <&3 | grep -q '^HTTP/1[.][01] 200 '"]
+WGET_CHECK = ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2375/_ping"]
 # Every allowed path may follow an API version prefix such as /v1.41.
 PREFIX = "^(/v[0-9]+[.][0-9]+)?"
 
@@ -153,9 +156,9 @@ class Proxy:
         try:
             self.id = docker(
                 "run", "-d", "--rm", "--name", self.name, "--network", self.network,
-                "--group-add", str(os.stat(SOCKET).st_gid), "--read-only",
+                "--group-add", str(os.stat(SOCKET).st_gid), "--read-only", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges:true", "-p", "127.0.0.1::2375",
-                "-v", "%s:%s" % (SOCKET, SOCKET), "-v", "%s:%s:ro" % (config, CONFIG), IMAGE).stdout.strip()
+                "-v", "%s:%s:ro" % (SOCKET, SOCKET), "-v", "%s:%s:ro" % (config, CONFIG), IMAGE).stdout.strip()
             self.port = int(docker("port", self.name, "2375/tcp").stdout.split()[0].rsplit(":", 1)[1])
             self.wait_ready()
         except BaseException:
@@ -401,13 +404,16 @@ def test_default_timeout_keeps_an_idle_event_stream_open(proxy):
         conn.close()
 
 
-def test_healthcheck_passes_in_the_container(proxy):
-    result = docker("exec", proxy.name, *HEALTHCHECK, check=False)
+@pytest.mark.parametrize("check", [HEALTHCHECK, WGET_CHECK], ids=["bash", "wget"])
+def test_healthcheck_passes_in_the_container(proxy, check):
+    result = docker("exec", proxy.name, *check, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_healthcheck_goes_through_the_filter(proxy):
-    denied = HEALTHCHECK[:-1] + ["http://127.0.0.1:2375/images/json"]
+@pytest.mark.parametrize("check", [HEALTHCHECK, WGET_CHECK], ids=["bash", "wget"])
+def test_healthcheck_goes_through_the_filter(proxy, check):
+    denied = [part.replace("/_ping", "/images/json") for part in check]
+    assert denied != check
     assert docker("exec", proxy.name, *denied, check=False).returncode != 0
 
 
