@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from ansible_collections.taylordash.ops.tests.unit.engine import require_image
+from ansible_collections.taylordash.ops.tests.unit.roles import ROOT, load as _load, render as _render
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 TEMPLATES = os.path.join(ROOT, "roles", "infrastructure", "templates", "prometheus", "rules")
 RULES = "taylordash.rules.yml"
 TESTS = "taylordash.rules.test.yml"
@@ -43,11 +43,6 @@ VARIABLES = [
 ]
 ALERTS = ["TaylordashServiceDown", "TaylordashSlowResponses", "TaylordashDatabaseDown",
           "TaylordashDiskFull", "TaylordashMemoryHigh"]
-
-
-def _load(path):
-    with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def role_defaults():
@@ -112,9 +107,7 @@ FAILING = {
 
 
 def render(name, overrides):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return env.get_template(name + ".j2").render(**dict(role_defaults(), **overrides))
+    return _render(TEMPLATES, name + ".j2", dict(role_defaults(), **overrides))
 
 
 def write(directory, rules_overrides, tests_overrides):

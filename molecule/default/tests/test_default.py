@@ -16,6 +16,7 @@ BUILT = {
     "victoriametrics": "taylordash/victoria-metrics:1.112",
     "prometheus": "taylordash/prometheus:2.53",
     "nginx": "taylordash/nginx:1.26",
+    "haproxy": "taylordash/haproxy:3.0",
     "traefik": "taylordash/traefik:3.7",
     "alertmanager": "taylordash/alertmanager:0.28",
     "node-exporter": "taylordash/node-exporter:1.9",
