@@ -5,7 +5,7 @@ PY ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup deploy engine test lint unit molecule e2e clean-venv
+.PHONY: setup deploy engine test lint unit app molecule e2e clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PY) >/dev/null || { echo "python3 is required"; exit 1; }
@@ -29,6 +29,17 @@ lint: setup
 unit: setup
 	python -m pytest -q tests/unit
 
+# The reference app's own tests (real PostgreSQL and Mosquitto containers from
+# the images molecule built), in a virtualenv of the app's pinned requirements.
+APP_DIR := examples/taylordash/backend
+$(APP_DIR)/.venv/.installed: $(APP_DIR)/requirements.txt $(APP_DIR)/requirements-test.txt
+	$(PY) -m venv $(APP_DIR)/.venv
+	$(APP_DIR)/.venv/bin/pip install -q -r $(APP_DIR)/requirements-test.txt
+	touch $@
+
+app: $(APP_DIR)/.venv/.installed
+	cd $(APP_DIR) && .venv/bin/python -m pytest -q
+
 molecule: setup
 	molecule test
 
@@ -38,4 +49,4 @@ e2e: setup
 # Unit tests run after molecule built the images: the real-broker tests need
 # them, and under `make test` they fail rather than skip without them.
 test: export TAYLORDASH_REQUIRE_ENGINE := 1
-test: lint molecule unit e2e ## every test: lint, molecule on the real engine, unit, end to end
+test: lint molecule unit app e2e ## every test: lint, molecule on the real engine, unit, the app's tests, end to end

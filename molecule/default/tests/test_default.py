@@ -174,11 +174,12 @@ def test_postgres_image_refuses_a_data_directory_of_another_major(host):
         host.run("docker volume rm -f %s", volume)
 
 
-def test_core_services_run_healthy_from_the_rendered_project(host):
-    lines = run_ok(host, "docker compose --project-directory /opt/taylordash ps --all --format json").splitlines()
+def test_core_services_and_app_run_healthy_from_the_rendered_project(host):
+    lines = run_ok(host, "docker compose --project-directory /opt/taylordash -f /opt/taylordash/docker-compose.yml"
+                         " -f /opt/taylordash/docker-compose.app.yml ps --all --format json").splitlines()
     services = {item["Service"]: (item["State"], item.get("Health")) for item in map(json.loads, filter(None, lines))}
-    assert set(services) == {"traefik", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
-                             "node-exporter", "postgres-exporter"}
+    assert set(services) == {"traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus",
+                             "alertmanager", "node-exporter", "postgres-exporter", "backend", "frontend"}
     assert set(services.values()) == {("running", "healthy")}
 
 
