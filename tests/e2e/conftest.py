@@ -58,6 +58,12 @@ def playbook(*args, extra_vars=None, timeout=1800, stack_vars=True):
     return Run(proc)
 
 
+def redeploy(*args, extra_vars=None, name="deploy-prod.yml"):
+    """The deploy playbook without the engine and images phases (--skip-tags engine,images): for tests
+    that change a later phase's variables on the shared stack. Full runs stay in the tests of those phases."""
+    return playbook(name, "--skip-tags", "engine,images", *args, extra_vars=extra_vars)
+
+
 def sh(*cmd, check=True):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     if check:
@@ -77,7 +83,10 @@ PROJECT = "taylordash"
 
 
 def compose(*args, check=True):
-    return sh("docker", "compose", "--project-directory", str(DEPLOY_DIR), *args, check=check)
+    """docker compose on the deployed project: docker-compose.yml, and the app's file when it is deployed."""
+    files = [DEPLOY_DIR / "docker-compose.yml", DEPLOY_DIR / "docker-compose.app.yml"]
+    flags = [arg for path in files if path.exists() for arg in ("-f", str(path))]
+    return sh("docker", "compose", "--project-directory", str(DEPLOY_DIR), *flags, *args, check=check)
 
 
 def read_env(path=None):
@@ -106,11 +115,11 @@ def stack(engine):
 
 
 # The files run in this order, not alphabetically: the engine and images first,
-# then everything on the one production stack, then the development workflow,
-# and last the playbook runs, which end with deploy-prod.yml (production again).
+# then everything on the one production stack, and last the development
+# workflow (deploy-dev.yml switches the stack to development).
 ORDER = ["test_collection_build", "test_docker_ce_source", "test_engine_and_images", "test_seed_harness",
          "test_cleanup", "test_cleanup_dev_servers", "test_bad_input", "test_infrastructure", "test_application",
-         "test_proxy", "test_browser", "test_health", "test_dev", "test_playbooks"]
+         "test_proxy", "test_browser", "test_health", "test_playbooks", "test_dev"]
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import DEPLOY_DIR, ROOT, compose, container_ids, playbook, read_env, sh
+from conftest import DEPLOY_DIR, ROOT, compose, container_ids, playbook, read_env, redeploy, sh
 
 BACKEND_SRC = ROOT / "examples" / "taylordash" / "backend"
 
@@ -98,7 +98,7 @@ def test_a_backend_change_rebuilds_and_recreates_the_backend_only(stack, tmp_pat
     shutil.copytree(BACKEND_SRC, copy, ignore=shutil.ignore_patterns("__pycache__", ".venv", ".pytest_cache"))
     main = copy / "app" / "main.py"
     main.write_text(main.read_text() + "\n# changed by the e2e test\n")
-    run = playbook("deploy-prod.yml", extra_vars={"application_backend_src": str(copy)})
+    run = redeploy(extra_vars={"application_backend_src": str(copy)})
     assert run.rc == 0, run
     try:
         after_ids = container_ids()
@@ -107,21 +107,37 @@ def test_a_backend_change_rebuilds_and_recreates_the_backend_only(stack, tmp_pat
         changed = sorted(s for s in before_ids if s in after_ids and before_ids[s] != after_ids[s])
         assert changed == ["backend"], changed
     finally:
-        back = playbook("deploy-prod.yml")
+        back = redeploy()
         assert back.rc == 0, back
     assert image_of("backend") == before_image, "the original source maps back to the cached image"
 
 
-def test_a_source_tree_without_requirements_fails_before_the_stack_is_touched(stack, tmp_path):
+@pytest.mark.parametrize("app, missing", [("backend", "requirements.txt"), ("frontend", "package.json")])
+def test_a_source_tree_without_its_manifest_fails_before_the_stack_is_touched(stack, tmp_path, app, missing):
     before = container_ids()
     (tmp_path / "app").mkdir()
-    run = playbook("deploy-prod.yml", extra_vars={"application_backend_src": str(tmp_path)})
+    run = playbook("deploy-prod.yml", extra_vars={"application_%s_src" % app: str(tmp_path)})
     assert run.rc != 0
-    assert "application_backend_src=%s" % tmp_path in run.out and "requirements.txt" in run.out, run
+    assert "application_%s_src=%s" % (app, tmp_path) in run.out and missing in run.out, run
     assert container_ids() == before
 
 
-@pytest.mark.parametrize("domain", ["Taylordash.Local", "localhost", "bad_domain.local", "-x.local"])
+def test_a_missing_source_directory_fails_by_name(stack, tmp_path):
+    run = playbook("deploy-prod.yml", extra_vars={"application_frontend_src": str(tmp_path / "nowhere")})
+    assert run.rc != 0
+    assert "not a directory on the controller" in run.out, run
+
+
+@pytest.mark.parametrize("user", ["ad min", "admin:x"])
+def test_a_malformed_dashboard_user_fails_before_the_stack_is_touched(stack, user):
+    before = container_ids()
+    run = playbook("deploy-prod.yml", extra_vars={"proxy_dashboard_user": user})
+    assert run.rc != 0
+    assert "proxy_dashboard_user=%s is not a valid basic-auth user" % user in run.out, run
+    assert container_ids() == before
+
+
+@pytest.mark.parametrize("domain", ["Taylordash.Local", "bad_domain.local"])
 def test_an_invalid_domain_fails_before_the_stack_is_touched(stack, domain):
     before = container_ids()
     run = playbook("deploy-prod.yml", extra_vars={"taylordash_domain": domain})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEPLOY_DIR, ROOT, container_ids, playbook
+from conftest import DEPLOY_DIR, ROOT, container_ids, playbook, redeploy
 
 sys.path.insert(0, str(ROOT / "collections"))
 from ansible_collections.taylordash.ops.plugins.module_utils import _devservers  # noqa: E402
@@ -60,10 +60,12 @@ def dev_stack(engine):
 
 
 def test_three_runs_leave_one_backend_and_one_frontend(dev_stack):
-    for _ in range(2):
-        run = playbook("deploy-dev.yml")
-        assert run.rc == 0, run
-        assert run.changed == 0, run
+    second = playbook("deploy-dev.yml")
+    assert second.rc == 0, second
+    assert second.changed == 0, second
+    third = playbook("deploy-dev.yml", "--check", "--diff")
+    assert third.rc == 0, third
+    assert third.changed == 0, third
     found = ours()
     assert sorted(found) == ["backend", "frontend"], found
     assert [i["ports"] for i in found["backend"]] == [[3000]]
@@ -84,7 +86,7 @@ def test_a_killed_dev_server_is_back_after_the_next_run(dev_stack):
     record = json.loads((DEV_DIR / "backend.pid").read_text())
     os.kill(record["pid"], signal.SIGKILL)
     wait_for(lambda: "backend" not in ours(), 20, "the killed backend to let go of its port")
-    run = playbook("deploy-dev.yml")
+    run = redeploy(name="deploy-dev.yml")
     assert run.rc == 0, run
     assert run.changed >= 1
     found = ours()

@@ -3,7 +3,7 @@ nothing, exits 0 when healthy and fails naming a stopped service."""
 
 import json
 
-from conftest import DEPLOY_DIR, compose, playbook
+from conftest import DEPLOY_DIR, compose, playbook, redeploy
 
 REPORT = DEPLOY_DIR / "reports" / "health.json"
 
@@ -23,8 +23,7 @@ def test_healthy_stack_reports_every_service_and_endpoint(stack):
 
 
 def test_a_stopped_service_fails_the_check_by_name(stack):
-    compose("-f", str(DEPLOY_DIR / "docker-compose.yml"), "-f", str(DEPLOY_DIR / "docker-compose.app.yml"),
-            "stop", "mosquitto")
+    compose("stop", "mosquitto")
     try:
         run = playbook("health-check.yml")
         assert run.rc != 0, run
@@ -33,5 +32,5 @@ def test_a_stopped_service_fails_the_check_by_name(stack):
         report = json.loads(REPORT.read_text())
         assert "mosquitto" in report["failing"] and not report["healthy"]
     finally:
-        back = playbook("deploy-prod.yml")
+        back = redeploy()
         assert back.rc == 0, back

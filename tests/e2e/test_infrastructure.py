@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DEPLOY_DIR, ROOT, compose, container_ids, playbook, read_env, sh
+from conftest import DEPLOY_DIR, ROOT, compose, container_ids, playbook, redeploy, read_env, sh
 
 NETWORK = "taylordash"
 PG_IMAGE = "taylordash/postgres:17"
@@ -123,8 +123,8 @@ def test_postgres_row_survives_compose_down_and_redeploy(stack):
     assert made.returncode == 0, made.stderr
     compose("down")
     assert container_ids() == {}
-    redeploy = playbook("deploy-prod.yml")
-    assert redeploy.rc == 0, redeploy
+    again = redeploy()
+    assert again.rc == 0, again
     rows = psql(password, "select note from e2e_survival")
     assert marker in rows.stdout.split(), rows.stderr
 
@@ -133,14 +133,14 @@ def test_changed_postgres_password_is_applied_to_the_database(stack):
     old = read_env()["POSTGRES_PASSWORD"]
     new = "Rotated%dPassword0123456789abcdef" % os.getpid()
     try:
-        run = playbook("deploy-prod.yml", extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": new}})
+        run = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": new}})
         assert run.rc == 0, run
         assert read_env()["POSTGRES_PASSWORD"] == new
         assert psql(new, "select 1").returncode == 0
         assert "password authentication failed" in psql(old, "select 1").stderr
         assert new not in run.out and old not in run.out
     finally:
-        back = playbook("deploy-prod.yml", extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": old}})
+        back = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": old}})
     assert back.rc == 0, back
     assert psql(old, "select 1").returncode == 0
 
@@ -254,7 +254,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
     changed = {"infrastructure_service_overrides": {"mosquitto": {"memory": "160m"}},
                "infrastructure_alertmanager_repeat_interval": "3h"}
     try:
-        run = playbook("deploy-prod.yml", extra_vars=changed)
+        run = redeploy(extra_vars=changed)
         assert run.rc == 0, run
         after = container_ids()
         assert {name for name in before if before[name] != after.get(name)} == {"mosquitto", "alertmanager"}
@@ -262,7 +262,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
         assert limit == str(160 * 1024 * 1024)
         assert "repeat_interval: 3h" in (DEPLOY_DIR / "config/alertmanager/alertmanager.yml").read_text()
     finally:
-        restored = playbook("deploy-prod.yml")
+        restored = redeploy()
     assert restored.rc == 0, restored
     final = container_ids()
     assert {name for name in before if final[name] != after[name]} == {"mosquitto", "alertmanager"}
@@ -272,13 +272,13 @@ def test_a_failing_service_is_named_with_its_last_log_lines(stack):
     broken = {"infrastructure_service_overrides": {"alertmanager": {"image": "taylordash/node-exporter:1.9"}},
               "infrastructure_wait_timeout": 60}
     try:
-        run = playbook("deploy-prod.yml", extra_vars=broken)
+        run = redeploy(extra_vars=broken)
         assert run.rc != 0, run
         assert "alertmanager did not become healthy" in run.out, run
         assert "last 40 log lines of alertmanager" in run.out, run
         assert "unknown long flag" in run.out, run
     finally:
-        restored = playbook("deploy-prod.yml")
+        restored = redeploy()
     assert restored.rc == 0, restored
     assert healthy_services()["alertmanager"] == ("running", "healthy")
 
@@ -292,7 +292,7 @@ def test_a_port_held_by_a_foreign_process_is_named_and_the_stack_untouched(stack
     ids = container_ids()
     try:
         plan = dict(PLAN, **{"traefik-websecure": port})
-        run = playbook("deploy-prod.yml", extra_vars={"taylordash_port_plan": plan})
+        run = redeploy(extra_vars={"taylordash_port_plan": plan})
     finally:
         holder.close()
     assert run.rc != 0, run
@@ -315,7 +315,8 @@ def test_render_only_with_minio_and_grafana_validates_their_configuration(tmp_pa
             grafana={"registry": "grafana/grafana:latest", "build": "taylordash/debian:13"}),
         "infrastructure_start": False,
     }
-    run = playbook("deploy-prod.yml", extra_vars=extra)
+    # Render only: the application and proxy phases (which would start the app) are skipped too.
+    run = playbook("deploy-prod.yml", "--skip-tags", "engine,images,application,proxy", extra_vars=extra)
     assert run.rc == 0, run
     config = sh("docker", "compose", "--project-directory", str(deploy_dir), "--profile", "jobs", "config", "--format", "json").stdout
     services = json.loads(config)["services"]
