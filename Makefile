@@ -44,7 +44,7 @@ molecule: setup
 	molecule test
 
 e2e: setup
-	python -m pytest -q tests/e2e
+	python -m pytest -q --durations=40 tests/e2e
 
 # Unit tests run after molecule built the images: the real-broker tests need
 # them, and under `make test` they fail rather than skip without them.

@@ -58,10 +58,12 @@ def playbook(*args, extra_vars=None, timeout=1800, stack_vars=True):
     return Run(proc)
 
 
-def redeploy(*args, extra_vars=None, name="deploy-prod.yml"):
-    """The deploy playbook without the engine and images phases (--skip-tags engine,images): for tests
-    that change a later phase's variables on the shared stack. Full runs stay in the tests of those phases."""
-    return playbook(name, "--skip-tags", "engine,images", *args, extra_vars=extra_vars)
+def redeploy(*args, extra_vars=None, name="deploy-prod.yml", tags=None):
+    """The deploy playbook for tests that change one phase's variables on the shared stack: only that
+    phase (`tags`, plus the always-run checks), or everything but the engine and images phases.
+    Full runs (second run changed=0, check mode) stay in each phase's own tests."""
+    selection = ["--tags", tags] if tags else ["--skip-tags", "engine,images"]
+    return playbook(name, *selection, *args, extra_vars=extra_vars)
 
 
 def sh(*cmd, check=True):

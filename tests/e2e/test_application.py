@@ -98,7 +98,7 @@ def test_a_backend_change_rebuilds_and_recreates_the_backend_only(stack, tmp_pat
     shutil.copytree(BACKEND_SRC, copy, ignore=shutil.ignore_patterns("__pycache__", ".venv", ".pytest_cache"))
     main = copy / "app" / "main.py"
     main.write_text(main.read_text() + "\n# changed by the e2e test\n")
-    run = redeploy(extra_vars={"application_backend_src": str(copy)})
+    run = redeploy(extra_vars={"application_backend_src": str(copy)}, tags="application")
     assert run.rc == 0, run
     try:
         after_ids = container_ids()
@@ -107,7 +107,7 @@ def test_a_backend_change_rebuilds_and_recreates_the_backend_only(stack, tmp_pat
         changed = sorted(s for s in before_ids if s in after_ids and before_ids[s] != after_ids[s])
         assert changed == ["backend"], changed
     finally:
-        back = redeploy()
+        back = redeploy(tags="application")
         assert back.rc == 0, back
     assert image_of("backend") == before_image, "the original source maps back to the cached image"
 

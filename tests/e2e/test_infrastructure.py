@@ -123,7 +123,7 @@ def test_postgres_row_survives_compose_down_and_redeploy(stack):
     assert made.returncode == 0, made.stderr
     compose("down")
     assert container_ids() == {}
-    again = redeploy()
+    again = redeploy(tags="infrastructure")
     assert again.rc == 0, again
     rows = psql(password, "select note from e2e_survival")
     assert marker in rows.stdout.split(), rows.stderr
@@ -133,14 +133,14 @@ def test_changed_postgres_password_is_applied_to_the_database(stack):
     old = read_env()["POSTGRES_PASSWORD"]
     new = "Rotated%dPassword0123456789abcdef" % os.getpid()
     try:
-        run = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": new}})
+        run = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": new}}, tags="infrastructure")
         assert run.rc == 0, run
         assert read_env()["POSTGRES_PASSWORD"] == new
         assert psql(new, "select 1").returncode == 0
         assert "password authentication failed" in psql(old, "select 1").stderr
         assert new not in run.out and old not in run.out
     finally:
-        back = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": old}})
+        back = redeploy(extra_vars={"infrastructure_secrets": {"POSTGRES_PASSWORD": old}}, tags="infrastructure")
     assert back.rc == 0, back
     assert psql(old, "select 1").returncode == 0
 
@@ -254,7 +254,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
     changed = {"infrastructure_service_overrides": {"mosquitto": {"memory": "160m"}},
                "infrastructure_alertmanager_repeat_interval": "3h"}
     try:
-        run = redeploy(extra_vars=changed)
+        run = redeploy(extra_vars=changed, tags="infrastructure")
         assert run.rc == 0, run
         after = container_ids()
         assert {name for name in before if before[name] != after.get(name)} == {"mosquitto", "alertmanager"}
@@ -262,7 +262,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
         assert limit == str(160 * 1024 * 1024)
         assert "repeat_interval: 3h" in (DEPLOY_DIR / "config/alertmanager/alertmanager.yml").read_text()
     finally:
-        restored = redeploy()
+        restored = redeploy(tags="infrastructure")
     assert restored.rc == 0, restored
     final = container_ids()
     assert {name for name in before if final[name] != after[name]} == {"mosquitto", "alertmanager"}
@@ -272,13 +272,13 @@ def test_a_failing_service_is_named_with_its_last_log_lines(stack):
     broken = {"infrastructure_service_overrides": {"alertmanager": {"image": "taylordash/node-exporter:1.9"}},
               "infrastructure_wait_timeout": 60}
     try:
-        run = redeploy(extra_vars=broken)
+        run = redeploy(extra_vars=broken, tags="infrastructure")
         assert run.rc != 0, run
         assert "alertmanager did not become healthy" in run.out, run
         assert "last 40 log lines of alertmanager" in run.out, run
         assert "unknown long flag" in run.out, run
     finally:
-        restored = redeploy()
+        restored = redeploy(tags="infrastructure")
     assert restored.rc == 0, restored
     assert healthy_services()["alertmanager"] == ("running", "healthy")
 
@@ -292,7 +292,7 @@ def test_a_port_held_by_a_foreign_process_is_named_and_the_stack_untouched(stack
     ids = container_ids()
     try:
         plan = dict(PLAN, **{"traefik-websecure": port})
-        run = redeploy(extra_vars={"taylordash_port_plan": plan})
+        run = redeploy(extra_vars={"taylordash_port_plan": plan}, tags="infrastructure")
     finally:
         holder.close()
     assert run.rc != 0, run
