@@ -51,7 +51,7 @@ options:
     default: {}
   secret_env:
     description:
-      - Like O(env), for values that must never be shown (passwords, URLs that hold them): the option is
+      - Like O(env), for values that must never be shown (passwords, URLs that hold them). The option is
         C(no_log), so its values are masked in every result and log line. Added after O(env).
     type: dict
     default: {}
