@@ -78,8 +78,8 @@ def test_second_run_changes_nothing_and_keeps_containers_and_secrets(stack):
 
 def test_every_service_healthy_and_production_publishes_only_traefik_and_mqtt(stack):
     services = healthy_services()
-    expected = {"traefik", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
-                "node-exporter", "postgres-exporter"}
+    expected = {"traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
+                "node-exporter", "postgres-exporter", "backend", "frontend"}
     assert set(services) == expected
     assert all(state == ("running", "healthy") for state in services.values()), services
     published = set()
@@ -177,7 +177,7 @@ def test_victoriametrics_prometheus_healthy_targets_up_rules_loaded(stack):
         targets = {t["labels"]["job"]: t["health"] for t in body["data"]["activeTargets"]}
         return targets if targets and set(targets.values()) == {"up"} else None
     targets = wait_for(all_up, 90, what="every target up")
-    assert set(targets) == {"prometheus", "traefik", "victoriametrics", "alertmanager", "node", "postgres"}
+    assert set(targets) == {"prometheus", "traefik", "victoriametrics", "alertmanager", "node", "postgres", "backend"}
 
     _, rules = http_json("prometheus", 9090, "/api/v1/rules")
     names = {rule["name"] for group in rules["data"]["groups"] for rule in group["rules"]}
