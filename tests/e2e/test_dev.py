@@ -84,7 +84,9 @@ def test_the_dev_servers_serve_the_app_with_the_infrastructure(dev_stack):
 
 def test_a_killed_dev_server_is_back_after_the_next_run(dev_stack):
     record = json.loads((DEV_DIR / "backend.pid").read_text())
-    os.kill(record["pid"], signal.SIGKILL)
+    # The whole server dies: uvicorn's reloader and the worker it spawned.
+    for pid in [record["pid"]] + _devservers.descendants(_devservers.process_table(), record["pid"]):
+        os.kill(pid, signal.SIGKILL)
     wait_for(lambda: "backend" not in ours(), 20, "the killed backend to let go of its port")
     run = redeploy(name="deploy-dev.yml", tags="application")
     assert run.rc == 0, run

@@ -221,7 +221,7 @@ def test_stopping_a_service_fires_its_alert_to_the_webhook(stack):
                             and labels.get("job") == "node"):
                         return alert
             return None
-        alert = wait_for(notified, 150, step=3, what="TaylordashServiceDown for job node at the webhook")
+        alert = wait_for(notified, 240, step=3, what="TaylordashServiceDown for job node at the webhook")
         assert alert["labels"]["severity"] == "critical"
         assert alert["labels"]["project"] == "taylordash"
     finally:
@@ -251,21 +251,22 @@ def test_check_diff_of_a_new_secret_shows_its_name_only(stack):
 
 def test_one_variable_recreates_exactly_its_service(stack):
     before = container_ids()
-    changed = {"infrastructure_service_overrides": {"mosquitto": {"memory": "160m"}},
+    # Neither has dependents (a recreated dependency also recreates what depends_on it).
+    changed = {"infrastructure_service_overrides": {"victoriametrics": {"memory": "600m"}},
                "infrastructure_alertmanager_repeat_interval": "3h"}
     try:
         run = redeploy(extra_vars=changed, tags="infrastructure")
         assert run.rc == 0, run
         after = container_ids()
-        assert {name for name in before if before[name] != after.get(name)} == {"mosquitto", "alertmanager"}
-        limit = sh("docker", "inspect", "-f", "{{.HostConfig.Memory}}", after["mosquitto"]).stdout.strip()
-        assert limit == str(160 * 1024 * 1024)
+        assert {name for name in before if before[name] != after.get(name)} == {"victoriametrics", "alertmanager"}
+        limit = sh("docker", "inspect", "-f", "{{.HostConfig.Memory}}", after["victoriametrics"]).stdout.strip()
+        assert limit == str(600 * 1024 * 1024)
         assert "repeat_interval: 3h" in (DEPLOY_DIR / "config/alertmanager/alertmanager.yml").read_text()
     finally:
         restored = redeploy(tags="infrastructure")
     assert restored.rc == 0, restored
     final = container_ids()
-    assert {name for name in before if final[name] != after[name]} == {"mosquitto", "alertmanager"}
+    assert {name for name in before if final[name] != after[name]} == {"victoriametrics", "alertmanager"}
 
 
 def test_a_failing_service_is_named_with_its_last_log_lines(stack):
