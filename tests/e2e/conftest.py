@@ -101,6 +101,15 @@ def read_env(path=None):
     return values
 
 
+def subscribe_once(topic, wait=30):
+    """A real MQTT subscriber (mosquitto_sub in the broker's container, as the app's user) that exits after
+    one message on topic; returns the process (stdout: the message). Give it a moment to subscribe."""
+    env = read_env()
+    return subprocess.Popen(["docker", "exec", container_ids()["mosquitto"], "mosquitto_sub", "-h", "127.0.0.1",
+                             "-u", env["MQTT_USERNAME"], "-P", env["MQTT_PASSWORD"], "-t", topic, "-C", "1",
+                             "-W", str(wait)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def container_ids(project=PROJECT):
     """service -> container ID of the project's containers (running or not)."""
     out = sh("docker", "ps", "-a", "--filter", "label=com.docker.compose.project=" + project,

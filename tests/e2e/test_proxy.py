@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEPLOY_DIR, compose, container_ids, read_env, sh
+from conftest import DEPLOY_DIR, compose, container_ids, read_env, sh, subscribe_once
 
 DOMAIN = "taylordash.local"
 DASHBOARD = "traefik." + DOMAIN
@@ -66,9 +66,7 @@ def test_the_frontend_is_served_on_the_domain(stack):
 def test_creating_a_project_through_traefik_stores_a_row_and_publishes_an_event(stack):
     env = read_env()
     topic = env["MQTT_TOPIC_PREFIX"] + "/projects/created"
-    sub = subprocess.Popen(["docker", "exec", container_ids()["mosquitto"], "mosquitto_sub", "-h", "127.0.0.1",
-                            "-u", env["MQTT_USERNAME"], "-P", env["MQTT_PASSWORD"], "-t", topic, "-C", "1",
-                            "-W", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sub = subscribe_once(topic)
     time.sleep(1.5)
     name = "via-traefik-" + uuid.uuid4().hex[:8]
     status, body = curl("https://%s/api/projects" % DOMAIN, "-X", "POST", "-H", "Content-Type: application/json",
