@@ -5,6 +5,7 @@ import subprocess
 import textwrap
 
 import pytest
+import yaml
 
 import seed as seedlib
 from conftest import ROOT, ansible_env, playbook
@@ -105,3 +106,21 @@ def test_listen_ports_facts_lacks_what_cleanup_needs(seed):
     # Both frontend duplicates and the decoy vite look alike to it: same name, no project directory.
     names = {item["name"] for item in listeners if item["port"] in (5173, 5176, 5180)}
     assert len(names) == 1
+
+
+def test_deploy_prod_cleanup_phase_stops_every_dev_server_of_our_apps(seed):
+    """deploy-prod.yml's cleanup phase: production serves the apps from containers, so every
+    hand-started instance goes (by PID, with its tree), and decoys stay."""
+    ours = {entry["name"]: tree(seed, entry["pid"]) for entry in seed.servers}
+    defaults = yaml.safe_load((ROOT / "roles" / "taylordash" / "defaults" / "main.yml").read_text())
+    # The seed's plan holds the dev ports only; the deploy's checks also want Traefik's and MQTT's.
+    extra = dict(seed.extra_vars(), taylordash_port_plan=dict(defaults["taylordash_port_plan"], **seed.port_plan))
+    run = playbook("deploy-prod.yml", "--tags", "cleanup", extra_vars=extra)
+    assert run.rc == 0, run
+    assert run.changed >= 1, run
+    for name, pids in ours.items():
+        assert not any(seed.alive(pid) for pid in pids), "%s survived" % name
+    for decoy in seed.decoys:
+        assert seed.alive(decoy["pid"]), "decoy %s was stopped" % decoy["name"]
+    again = playbook("deploy-prod.yml", "--tags", "cleanup", extra_vars=extra)
+    assert again.rc == 0 and again.changed == 0, again
