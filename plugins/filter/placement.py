@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Filters that place services on inventory groups and say how hosts reach each other.
+
+Every service runs on the hosts of one inventory group (taylordash_placement:
+service -> group). A host runs the services of every group it is in; one host
+in every group is the single-host case, where everything talks over the
+Compose network by service name. When a service a host needs runs elsewhere,
+the host reaches it on the other host's `taylordash_address` and the port the
+service publishes there, on that address only, for the hosts that need it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+
+def _placed(groups, placement):
+    """service -> sorted hosts. Without any placement group in the inventory every host runs everything."""
+    used = [g for g in set(placement.values()) if groups.get(g)]
+    every = sorted(groups.get("all", []) or groups.get("ungrouped", []))
+    hosts = {}
+    for service, group in placement.items():
+        hosts[service] = sorted(groups.get(group, [])) if used else list(every)
+    return hosts
+
+
+def placement_hosts(groups, placement):
+    """service -> the hosts that run it (see the module docstring)."""
+    if not isinstance(placement, dict) or not all(isinstance(g, str) and g for g in placement.values()):
+        raise AnsibleFilterError("taylordash_placement must map each service to an inventory group name")
+    return _placed(groups, placement)
+
+
+def placement_errors(groups, placement, replicable, play_hosts):
+    """Messages for hosts in no placement group and for non-replicable services on several hosts."""
+    errors = []
+    used = [g for g in set(placement.values()) if groups.get(g)]
+    if not used:
+        return errors
+    members = set()
+    for group in set(placement.values()):
+        members.update(groups.get(group, []))
+    for host in sorted(play_hosts):
+        if host not in members:
+            errors.append("host %s is in none of the groups %s, so it would run nothing; add it to one or leave "
+                          "it out of the play (--limit)" % (host, ", ".join(sorted(set(placement.values())))))
+    for service, hosts in sorted(_placed(groups, placement).items()):
+        if len(hosts) > 1 and service not in replicable:
+            errors.append("%s runs on one host only, but group %s (taylordash_placement.%s) has %d: %s"
+                          % (service, placement[service], service, len(hosts), ", ".join(hosts)))
+    return errors
+
+
+def cross_host(hosts_of, host, addresses, ports, consumers, enabled):
+    """How `host` reaches every placed service, and what it publishes for the others.
+
+    hosts_of: service -> hosts; addresses: host -> address others reach it by;
+    ports: endpoint -> {service, target, port, public}; consumers: endpoint ->
+    services that call it; enabled: services switched on at all.
+    Returns {local, endpoints, publish, apps_via_file}: endpoints maps each
+    endpoint to a list of host:port strings (the Compose service name when it
+    runs here); publish lists this host's endpoints other hosts call, with the
+    address to publish on and the addresses allowed to connect.
+    """
+    enabled = set(enabled)
+    local = sorted(s for s, hs in hosts_of.items() if host in hs and s in enabled)
+    endpoints, publish = {}, []
+    for name, spec in sorted(ports.items()):
+        service = spec["service"]
+        if service not in enabled or not hosts_of.get(service):
+            continue
+        targets = []
+        for other in hosts_of[service]:
+            if other == host:
+                targets.append("%s:%s" % (service, spec["target"]))
+            else:
+                address = addresses.get(other)
+                if not address:
+                    raise AnsibleFilterError("%s runs %s but has no taylordash_address (nor ansible_host) that "
+                                             "other hosts reach it by" % (other, service))
+                targets.append("%s:%s" % (address, spec["port"]))
+        endpoints[name] = targets
+        if host not in hosts_of[service] or spec.get("public"):
+            continue
+        callers = sorted({h for c in consumers.get(name, []) if c in enabled for h in hosts_of.get(c, [])} - {host})
+        if callers:
+            publish.append({"name": name, "service": service, "target": int(spec["target"]), "port": int(spec["port"]),
+                            "address": addresses.get(host), "allow": sorted({addresses[h] for h in callers})})
+    traefik = hosts_of.get("traefik", [])
+    apps = set(hosts_of.get("backend", [])) | set(hosts_of.get("frontend", []))
+    apps_via_file = "traefik" in enabled and bool(apps) and not apps <= set(traefik)
+    return {"local": local, "endpoints": endpoints, "publish": publish, "apps_via_file": apps_via_file}
+
+
+def host_addresses(hosts, hostvars):
+    """host -> the address other hosts reach it by: taylordash_address, else ansible_host, else its name."""
+    out = {}
+    for host in hosts:
+        variables = hostvars[host]
+        out[host] = str(variables.get("taylordash_address") or variables.get("ansible_host") or host)
+    return out
+
+
+def enabled_services(placement, infra_services, overrides, disabled):
+    """Placed services that are switched on: not `enabled: false` in the infrastructure's services
+    or their overrides, and not in `disabled`."""
+    out = []
+    for service in placement:
+        flags = [(infra_services or {}).get(service, {}).get("enabled", True),
+                 (overrides or {}).get(service, {}).get("enabled", True)]
+        if service not in disabled and all(boolean(f, strict=False) for f in flags):
+            out.append(service)
+    return sorted(out)
+
+
+def endpoint(endpoints, name, part=None):
+    """The first host:port of an endpoint (or its `host` / `port` part)."""
+    if name not in endpoints or not endpoints[name]:
+        raise AnsibleFilterError("no host runs %s (see taylordash_placement)" % name)
+    value = endpoints[name][0]
+    if part is None:
+        return value
+    host, _, port = value.rpartition(":")
+    return host if part == "host" else port
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "placement_hosts": placement_hosts,
+            "placement_errors": placement_errors,
+            "cross_host": cross_host,
+            "endpoint": endpoint,
+            "host_addresses": host_addresses,
+            "enabled_services": enabled_services,
+        }

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.taylordash.ops.plugins.filter import placement as f
+
+PLACEMENT = {"traefik": "proxy", "backend": "app", "frontend": "app", "postgres": "data", "mosquitto": "data",
+             "prometheus": "monitoring"}
+PORTS = {
+    "postgres": {"service": "postgres", "target": 5432, "port": 5432},
+    "mosquitto": {"service": "mosquitto", "target": 1883, "port": 1883, "public": True},
+    "backend": {"service": "backend", "target": 8000, "port": 8000},
+    "backend-metrics": {"service": "backend", "target": 9100, "port": 9101},
+}
+CONSUMERS = {"postgres": ["backend"], "mosquitto": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"]}
+ENABLED = sorted(PLACEMENT)
+SPLIT = {"all": ["core", "app1", "app2"], "proxy": ["core"], "data": ["core"], "monitoring": ["core"],
+         "app": ["app2", "app1"], "ungrouped": []}
+ADDR = {"core": "10.0.0.1", "app1": "10.0.0.2", "app2": "10.0.0.3"}
+
+
+def cross(groups, host):
+    return f.cross_host(f.placement_hosts(groups, PLACEMENT), host, ADDR, PORTS, CONSUMERS, ENABLED)
+
+
+def test_one_host_in_every_group_talks_by_service_name_and_publishes_nothing():
+    groups = {"all": ["localhost"], "proxy": ["localhost"], "data": ["localhost"], "monitoring": ["localhost"],
+              "app": ["localhost"]}
+    out = f.cross_host(f.placement_hosts(groups, PLACEMENT), "localhost", {"localhost": "localhost"}, PORTS,
+                       CONSUMERS, ENABLED)
+    assert out["local"] == ENABLED
+    assert out["endpoints"]["postgres"] == ["postgres:5432"]
+    assert out["publish"] == [] and out["apps_via_file"] is False
+
+
+def test_inventory_without_our_groups_runs_everything_on_each_host():
+    assert f.placement_hosts({"all": ["a"], "ungrouped": ["a"]}, PLACEMENT)["postgres"] == ["a"]
+    assert f.placement_errors({"all": ["a"], "ungrouped": ["a"]}, PLACEMENT, ["backend"], ["a"]) == []
+
+
+def test_app_host_reaches_data_on_the_data_host_address_and_publishes_for_its_callers_only():
+    out = cross(SPLIT, "app1")
+    assert out["local"] == ["backend", "frontend"]
+    assert out["endpoints"]["postgres"] == ["10.0.0.1:5432"]
+    assert out["endpoints"]["backend"] == ["backend:8000", "10.0.0.3:8000"]
+    assert {p["name"]: (p["address"], p["port"], p["target"], p["allow"]) for p in out["publish"]} == {
+        "backend": ("10.0.0.2", 8000, 8000, ["10.0.0.1"]),
+        "backend-metrics": ("10.0.0.2", 9101, 9100, ["10.0.0.1"]),
+    }
+    assert out["apps_via_file"] is True
+
+
+def test_data_host_publishes_postgres_for_the_app_hosts_and_never_a_public_port_twice():
+    publish = cross(SPLIT, "core")["publish"]
+    assert publish == [{"name": "postgres", "service": "postgres", "target": 5432, "port": 5432,
+                        "address": "10.0.0.1", "allow": ["10.0.0.2", "10.0.0.3"]}]
+
+
+def test_disabled_services_are_neither_reached_nor_published():
+    out = f.cross_host(f.placement_hosts(SPLIT, PLACEMENT), "core", ADDR, PORTS, CONSUMERS,
+                       [s for s in ENABLED if s != "backend"])
+    assert "backend" not in out["endpoints"] and out["publish"] == []
+
+
+def test_errors_name_a_host_in_no_group_and_a_service_on_two_hosts():
+    groups = dict(SPLIT, all=SPLIT["all"] + ["stray"], data=["core", "app1"])
+    errors = f.placement_errors(groups, PLACEMENT, ["backend", "frontend"], groups["all"])
+    assert any("host stray is in none of the groups" in e for e in errors)
+    assert any(e.startswith("postgres runs on one host only") and "core, app1" not in e and "app1, core" in e
+               for e in errors)
+    assert f.placement_errors(SPLIT, PLACEMENT, ["backend", "frontend"], SPLIT["all"]) == []
+
+
+def test_a_remote_service_without_an_address_is_an_error():
+    with pytest.raises(AnsibleFilterError, match="runs (backend|postgres) but has no taylordash_address"):
+        f.cross_host(f.placement_hosts(SPLIT, PLACEMENT), "app1", {"app1": "10.0.0.2"}, PORTS, CONSUMERS, ENABLED)
+
+
+def test_enabled_services_honour_switches_and_overrides():
+    assert f.enabled_services(PLACEMENT, {"postgres": {"enabled": "false"}}, {"mosquitto": {"enabled": False}},
+                              ["frontend"]) == ["backend", "prometheus", "traefik"]
+
+
+def test_endpoint_parts():
+    assert f.endpoint({"postgres": ["10.0.0.1:5432"]}, "postgres", "host") == "10.0.0.1"
+    with pytest.raises(AnsibleFilterError, match="no host runs minio"):
+        f.endpoint({}, "minio")
