@@ -118,6 +118,20 @@ def enabled_services(placement, infra_services, overrides, disabled):
     return sorted(out)
 
 
+# Services whose image has another name in taylordash_images.
+_IMAGE_OF = {"socket-proxy": "haproxy"}
+
+
+def image_refs_for(services, image_refs, app_refs):
+    """The image references a host needs for the services it runs (app images from app_refs)."""
+    out = []
+    for service in services:
+        ref = app_refs.get(service) or image_refs.get(_IMAGE_OF.get(service, service))
+        if ref and ref not in out:
+            out.append(ref)
+    return out
+
+
 def endpoint(endpoints, name, part=None):
     """The first host:port of an endpoint (or its `host` / `port` part)."""
     if name not in endpoints or not endpoints[name]:
@@ -137,5 +151,6 @@ class FilterModule(object):
             "cross_host": cross_host,
             "endpoint": endpoint,
             "host_addresses": host_addresses,
+            "image_refs_for": image_refs_for,
             "enabled_services": enabled_services,
         }

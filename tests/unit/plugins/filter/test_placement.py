@@ -85,3 +85,10 @@ def test_endpoint_parts():
     assert f.endpoint({"postgres": ["10.0.0.1:5432"]}, "postgres", "host") == "10.0.0.1"
     with pytest.raises(AnsibleFilterError, match="no host runs minio"):
         f.endpoint({}, "minio")
+
+
+def test_image_refs_for_a_host():
+    refs = {"haproxy": "taylordash/haproxy:3.0", "postgres": "taylordash/postgres:17", "python": "x"}
+    assert f.image_refs_for(["postgres", "socket-proxy", "backend", "grafana"], refs,
+                            {"backend": "taylordash/backend:abc"}) == [
+        "taylordash/postgres:17", "taylordash/haproxy:3.0", "taylordash/backend:abc"]
