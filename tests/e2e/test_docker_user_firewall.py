@@ -1,0 +1,206 @@
+"""docker_user_firewall against real iptables, in network namespaces of the test's own (never the host's tables).
+
+Four namespaces, each joined to ``host`` by a veth pair:
+
+* ``host`` emulates the Docker host: a DOCKER-USER chain jumped to from FORWARD, the published address
+  10.91.0.1 (on lo), a DNAT of 10.91.0.1:15432 to the "container" 10.91.3.2:5432, forwarding on;
+  the module runs here (``ip netns exec <host> ansible-playbook ...``).
+* ``app`` (10.91.1.2, allowed) and ``other`` (10.91.2.2, not allowed) are the clients;
+* ``box`` (10.91.3.2) is the container, an HTTP server on 5432.
+
+The rule-level tests read ``iptables -S`` in ``host``; the traffic test makes real HTTP requests through
+the DNAT: the allowed client gets an answer (the replies pass too), the other one times out.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, Run, ansible_env, sh
+
+PREFIX = "tdfw-e2e-"
+NAMES = ("host", "app", "other", "box")
+PUBLISHED = "10.91.0.1"
+PORT = 15432
+APP, OTHER, BOX = "10.91.1.2", "10.91.2.2", "10.91.3.2"
+LINKS = {"app": ("10.91.1.1", APP), "other": ("10.91.2.1", OTHER), "box": ("10.91.3.1", BOX)}
+CHAIN = "TAYLORDASH"
+
+
+def ns(name):
+    return PREFIX + name
+
+
+def in_ns(name, *cmd, check=True):
+    return sh("ip", "netns", "exec", ns(name), *cmd, check=check)
+
+
+def cleanup():
+    for name in NAMES:
+        sh("ip", "netns", "del", ns(name), check=False)
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The four namespaces, wired up and emulating Docker in host; deleted afterwards."""
+    cleanup()
+    server = None
+    try:
+        for name in NAMES:
+            sh("ip", "netns", "add", ns(name))
+            in_ns(name, "ip", "link", "set", "lo", "up")
+        for name, (host_ip, peer_ip) in LINKS.items():
+            sh("ip", "link", "add", "tdfw-%s" % name, "netns", ns("host"), "type", "veth", "peer", "name", "eth0",
+               "netns", ns(name))
+            in_ns("host", "ip", "addr", "add", host_ip + "/24", "dev", "tdfw-%s" % name)
+            in_ns("host", "ip", "link", "set", "tdfw-%s" % name, "up")
+            in_ns(name, "ip", "addr", "add", peer_ip + "/24", "dev", "eth0")
+            in_ns(name, "ip", "link", "set", "eth0", "up")
+            in_ns(name, "ip", "route", "add", "default", "via", host_ip)
+        in_ns("host", "ip", "addr", "add", PUBLISHED + "/32", "dev", "lo")
+        in_ns("host", "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        # what the Docker engine sets up: DOCKER-USER first in FORWARD, the DNAT of the published port
+        in_ns("host", "iptables", "-N", "DOCKER-USER")
+        in_ns("host", "iptables", "-A", "FORWARD", "-j", "DOCKER-USER")
+        in_ns("host", "iptables", "-t", "nat", "-A", "PREROUTING", "-d", PUBLISHED, "-p", "tcp", "--dport", str(PORT),
+              "-j", "DNAT", "--to-destination", "%s:5432" % BOX)
+        server = subprocess.Popen(["ip", "netns", "exec", ns("box"), sys.executable, "-m", "http.server", "5432",
+                                   "--bind", BOX], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            if in_ns("host", sys.executable, "-c", "import socket; socket.create_connection(('%s', 5432), 1)" % BOX,
+                     check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the HTTP server in %s does not answer" % ns("box"))
+        yield
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        cleanup()
+
+
+def run_module(args, check=False):
+    """The module in a tiny playbook, run by ansible-playbook inside the host namespace."""
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "tasks": [{"name": "Firewall", "taylordash.ops.docker_user_firewall": args, "register": "fw"},
+                       {"name": "Result", "ansible.builtin.debug": {"var": "fw"}}]}]
+    path = ROOT / ".cache" / "tdfw-e2e-play.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(play))
+    cmd = ["ip", "netns", "exec", ns("host"), "ansible-playbook", "-i", "localhost,", "-e",
+           "ansible_python_interpreter=" + sys.executable, "--diff", str(path)] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    return Run(proc)
+
+
+def table():
+    return in_ns("host", "iptables", "-S").stdout.splitlines()
+
+
+def chain_lines():
+    return [line for line in table() if line.startswith("-A %s " % CHAIN)]
+
+
+def docker_user():
+    return [line for line in table() if line.startswith("-A DOCKER-USER")]
+
+
+def fetch(client):
+    """Whether an HTTP GET from client to the published address answers within 3 seconds."""
+    script = ("import urllib.request, sys\n"
+              "try:\n urllib.request.urlopen('http://%s:%d/', timeout=3).read()\n"
+              "except Exception as exc:\n print(exc); sys.exit(1)\n" % (PUBLISHED, PORT))
+    return in_ns(client, sys.executable, "-c", script, check=False).returncode == 0
+
+
+RULES = [{"name": "postgres", "port": PORT, "address": PUBLISHED, "allow": [APP]},
+         {"name": "mosquitto", "port": 1883, "protocol": "udp", "allow": [APP, "10.91.9.0/24"]}]
+
+
+def test_without_rules_both_clients_connect(net):
+    assert fetch("app") and fetch("other")
+
+
+def test_check_mode_changes_nothing(net):
+    run = run_module({"rules": RULES}, check=True)
+    assert run.rc == 0 and run.changed == 1, run
+    assert chain_lines() == [] and docker_user() == []
+
+
+def test_rules_applied(net):
+    run = run_module({"rules": RULES})
+    assert run.rc == 0 and run.changed == 1, run
+    match = "-p tcp -m conntrack --ctstate DNAT --ctorigdst %s --ctorigdstport %d -m comment --comment postgres" % (
+        PUBLISHED, PORT)
+    udp = "-p udp -m conntrack --ctstate DNAT --ctorigdstport 1883 -m comment --comment mosquitto"
+    assert chain_lines() == [
+        "-A TAYLORDASH -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        "-A TAYLORDASH -s %s/32 %s -j RETURN" % (APP, match),
+        "-A TAYLORDASH %s -j DROP" % match,
+        "-A TAYLORDASH -s %s/32 %s -j RETURN" % (APP, udp),
+        "-A TAYLORDASH -s 10.91.9.0/24 %s -j RETURN" % udp,
+        "-A TAYLORDASH %s -j DROP" % udp,
+        "-A TAYLORDASH -j RETURN",
+    ]
+    assert docker_user() == ["-A DOCKER-USER -j TAYLORDASH"]
+    assert "-A TAYLORDASH -s %s/32 %s -j RETURN" % (APP, match) in run.out  # the returned rules
+
+
+def test_only_the_allowed_client_connects(net):
+    assert fetch("app"), "the allowed client gets no answer"
+    assert not fetch("other"), "the client that is not allowed still connects"
+
+
+def test_second_run_changes_nothing(net):
+    run = run_module({"rules": RULES})
+    assert run.rc == 0 and run.changed == 0, run
+
+
+def test_jump_moved_back_to_the_top(net):
+    in_ns("host", "iptables", "-I", "DOCKER-USER", "1", "-j", "RETURN")
+    in_ns("host", "iptables", "-A", "DOCKER-USER", "-j", CHAIN)
+    run = run_module({"rules": RULES})
+    assert run.rc == 0 and run.changed == 1, run
+    assert docker_user() == ["-A DOCKER-USER -j TAYLORDASH", "-A DOCKER-USER -j RETURN"]
+    in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
+
+
+def test_changed_allow_list(net):
+    rules = [dict(RULES[0], allow=[OTHER]), RULES[1]]
+    check = run_module({"rules": rules}, check=True)
+    assert check.rc == 0 and check.changed == 1, check
+    assert "-A TAYLORDASH -s %s/32" % OTHER not in "\n".join(chain_lines())
+    run = run_module({"rules": rules})
+    assert run.rc == 0 and run.changed == 1, run
+    lines = "\n".join(chain_lines())
+    assert "-A TAYLORDASH -s %s/32 -p tcp" % OTHER in lines and "-A TAYLORDASH -s %s/32 -p tcp" % APP not in lines
+    assert fetch("other") and not fetch("app")
+    assert run_module({"rules": rules}).changed == 0
+
+
+def test_absent(net):
+    check = run_module({"state": "absent"}, check=True)
+    assert check.rc == 0 and check.changed == 1 and chain_lines(), check
+    run = run_module({"state": "absent"})
+    assert run.rc == 0 and run.changed == 1, run
+    assert chain_lines() == [] and docker_user() == [] and "-N TAYLORDASH" not in table()
+    assert fetch("app") and fetch("other")
+    assert run_module({"state": "absent"}).changed == 0
+
+
+def test_missing_docker_user_fails_clearly(net):
+    in_ns("host", "iptables", "-D", "FORWARD", "-j", "DOCKER-USER")
+    in_ns("host", "iptables", "-X", "DOCKER-USER")
+    try:
+        run = run_module({"rules": RULES})
+        assert run.rc != 0 and "chain DOCKER-USER does not exist" in run.out, run
+        assert "-N TAYLORDASH" not in table()
+    finally:
+        in_ns("host", "iptables", "-N", "DOCKER-USER")
+        in_ns("host", "iptables", "-A", "FORWARD", "-j", "DOCKER-USER")
