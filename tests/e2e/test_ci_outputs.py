@@ -1,12 +1,18 @@
 """What CI reads from an ansible-playbook run: the JUnit XML written by ansible-core's junit callback
 (the environment docs/ci.md and `make ... JUNIT=1` set) and the exit status. A tiny local playbook
-(debug tasks, no engine, nothing on the host changes), not the shared stack."""
+(debug tasks, no engine, nothing on the host changes), not the shared stack; and docs/ci.md's workflow
+sets that same environment."""
 
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
+import yaml
+
 from conftest import ROOT, ansible_env
 
+# The environment docs/ci.md's workflow and `make ... JUNIT=1` set (besides JUNIT_OUTPUT_DIR).
+JUNIT_ENV = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_HIDE_TASK_ARGUMENTS": "true"}
 SECRET = "not-a-real-secret-5f3a"
 
 PLAYBOOK = """---
@@ -39,8 +45,7 @@ def run_with_junit(tmp_path, fail=False):
     book.write_text(PLAYBOOK % (SECRET, FAILING if fail else ""))
     out = tmp_path / "junit"
     env = ansible_env()
-    env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit", JUNIT_OUTPUT_DIR=str(out),
-               JUNIT_HIDE_TASK_ARGUMENTS="true")
+    env.update(JUNIT_ENV, JUNIT_OUTPUT_DIR=str(out))
     proc = subprocess.run(["ansible-playbook", "-i", "localhost,", str(book)], cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
     reports = sorted(out.glob("*.xml"))
@@ -78,3 +83,17 @@ def test_failed_task_is_a_junit_error_and_exit_status_2(tmp_path):
     assert problem is not None and "failed on purpose" in problem.get("message"), ET.tostring(case, "unicode")
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite.get("tests") == "4" and int(suite.get("errors")) + int(suite.get("failures")) == 1
+
+
+def test_docs_workflow_and_makefile_set_the_tested_env():
+    workflow = yaml.safe_load(re.search(r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.S).group(1))
+    assert {name: workflow["env"][name] for name in JUNIT_ENV} == JUNIT_ENV
+    makefile = (ROOT / "Makefile").read_text()
+    for name, value in JUNIT_ENV.items():
+        assert re.search(r"^export %s := %s$" % (name, re.escape(value)), makefile, re.M), name
+    runs = {job: " ".join(step.get("run", "") for step in spec["steps"]) for job, spec in workflow["jobs"].items()}
+    assert "make setup" in runs["lint"] and "make lint" in runs["lint"]
+    assert "-i inventories/production deploy-prod.yml --check --diff" in runs["check"]
+    assert "-i inventories/production deploy-prod.yml --private-key" in runs["deploy"]
+    assert "--check" not in runs["deploy"]
+    assert workflow["jobs"]["deploy"]["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
