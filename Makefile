@@ -5,6 +5,17 @@ PY ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
+# `make <target> JUNIT=1`: every ansible-playbook run also writes a JUnit XML
+# report (ansible-core's own ansible.builtin.junit callback, one testcase per
+# task and host) into JUNIT_OUTPUT_DIR. Off by default; see docs/ci.md.
+JUNIT_OUTPUT_DIR ?= reports/junit
+ifdef JUNIT
+export ANSIBLE_CALLBACKS_ENABLED := ansible.builtin.junit
+export JUNIT_OUTPUT_DIR := $(abspath $(JUNIT_OUTPUT_DIR))
+export JUNIT_HIDE_TASK_ARGUMENTS := true
+export JUNIT_TASK_RELATIVE_PATH := $(CURDIR)
+endif
+
 .PHONY: setup deploy engine test lint unit app molecule e2e clean-venv
 
 $(VENV)/.installed: requirements.txt
