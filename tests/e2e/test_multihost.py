@@ -1,10 +1,13 @@
 """Several real Docker hosts over SSH: each test host runs its own engine, started by the docker_engine role."""
 
+import json
+import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import playbook
+from conftest import ROOT, ansible_env, playbook
 from multihost.hosts import TestHosts
 
 GROUPS = {"core": ["proxy", "data", "monitoring"], "app1": ["app"], "app2": ["app"], "app3": ["app"]}
@@ -38,3 +41,121 @@ def test_hosts_run_their_own_engine_over_ssh(hosts):
     # The hosts reach each other by their taylordash_address.
     ping = hosts.exec("app1", "bash", "-c", "exec 3<>/dev/tcp/%s/22 && head -c 4 <&3" % hosts.ip("core"))
     assert ping.stdout == "SSH-", ping
+
+
+# The split deploy: core runs Traefik, the data services and Prometheus; the
+# three app hosts run backend and frontend. Images are built once on the
+# controller (this machine's engine already has them) and shipped; secrets
+# come from one file on the controller. Fewer monitoring services than the
+# single-host stack, so less ships.
+DOMAIN = "taylordash.local"
+
+
+def deploy_vars(tmp):
+    return {
+        "taylordash_image_source": "build", "taylordash_minio_enabled": False, "taylordash_grafana_enabled": False,
+        "taylordash_build_on_controller": True, "taylordash_secrets_source": "controller",
+        "taylordash_secrets_file": str(tmp / "secrets.env"), "taylordash_lock_timeout": 600,
+        "infrastructure_service_overrides": {name: {"enabled": False} for name in
+                                             ("victoriametrics", "alertmanager", "node-exporter", "postgres-exporter")},
+        "infrastructure_healthcheck_interval": "3s", "infrastructure_healthcheck_start_period": "10s",
+        "proxy_app_health_interval": "2s",
+    }
+
+
+@pytest.fixture(scope="module")
+def deployed(hosts, tmp_path_factory):
+    """deploy-prod.yml over SSH to the four hosts (after the engine test brought their engines up)."""
+    tmp = tmp_path_factory.mktemp("multihost")
+    extra = deploy_vars(tmp)
+    run = playbook("deploy-prod.yml", "-i", str(hosts.inventory_path), extra_vars=extra, stack_vars=False)
+    assert run.rc == 0, run
+    return {"run": run, "extra": extra, "tmp": tmp}
+
+
+def https(hosts, path, host=DOMAIN):
+    ca = hosts.exec("core", "cat", "/opt/taylordash/pki/ca.crt").stdout
+    ca_file = hosts.workdir / "ca.crt"
+    ca_file.write_text(ca)
+    proc = subprocess.run(["curl", "-sS", "--max-time", "15", "--resolve", "%s:443:%s" % (host, hosts.ip("core")),
+                           "--cacert", str(ca_file), "-o", "-", "-w", "\n%{http_code}", "https://%s%s" % (host, path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    body, _, code = proc.stdout.rpartition("\n")
+    return int(code), body
+
+
+def test_the_app_answers_through_traefik_from_every_app_host(hosts, deployed):
+    for _ in range(12):
+        code, body = https(hosts, "/api/health")
+        assert code == 200, body
+        assert json.loads(body)["checks"] == {"database": "ok", "mqtt": "ok"}, body
+    code, body = https(hosts, "/")
+    assert code == 200 and "<title>TaylorDash</title>" in body, body
+    # Traefik's access log names the upstream that answered: every app host did.
+    logs = hosts.exec("core", "docker", "logs", "taylordash-traefik-1").stdout.splitlines()
+    upstreams = {json.loads(line).get("ServiceAddr", "") for line in logs if line.startswith("{")}
+    for app in ("app1", "app2", "app3"):
+        assert "%s:8000" % hosts.ip(app) in upstreams, (app, upstreams)
+    # Nothing but the app runs on an app host; nothing of the app on core.
+    for app in ("app1", "app2", "app3"):
+        names = set(hosts.exec(app, "docker", "ps", "--format", "{{.Names}}").stdout.split())
+        assert names == {"taylordash-backend-1", "taylordash-frontend-1"}, (app, names)
+    core = set(hosts.exec("core", "docker", "ps", "--format", "{{.Names}}").stdout.split())
+    assert {"taylordash-postgres-1", "taylordash-traefik-1", "taylordash-prometheus-1"} <= core, core
+    assert not any("backend" in name or "frontend" in name for name in core), core
+
+
+def test_postgres_admits_the_app_hosts_only(hosts, deployed):
+    core = hosts.ip("core")
+    # From an app host: the port answers.
+    ok = hosts.exec("app1", "timeout", "5", "bash", "-c", "exec 3<>/dev/tcp/%s/5432" % core, check=False)
+    assert ok.returncode == 0, ok
+    # From this machine (the bridge's gateway, in no group): DOCKER-USER drops it.
+    with pytest.raises(OSError):
+        socket.create_connection((core, 5432), timeout=5).close()
+    rules = hosts.exec("core", "iptables", "-S", "TAYLORDASH").stdout
+    for app in ("app1", "app2", "app3"):
+        assert "-s %s/32" % hosts.ip(app) in rules, rules
+    # Prometheus on core scrapes the backends on the app hosts' metrics port.
+    targets = hosts.exec("core", "docker", "exec", "taylordash-prometheus-1", "wget", "-qO-",
+                         "http://127.0.0.1:9090/api/v1/targets").stdout
+    for app in ("app1", "app2", "app3"):
+        assert "%s:9101" % hosts.ip(app) in targets, targets
+
+
+def test_secrets_have_one_source_on_the_controller(hosts, deployed):
+    controller = dict(line.split("=", 1) for line in (deployed["tmp"] / "secrets.env").read_text().splitlines()
+                      if line and not line.startswith("#"))
+    assert oct((deployed["tmp"] / "secrets.env").stat().st_mode & 0o777) == "0o600"
+    for name in ("core", "app1", "app3"):
+        env = dict(line.split("=", 1) for line in hosts.exec(name, "cat", "/opt/taylordash/.env").stdout.splitlines()
+                   if line and not line.startswith("#"))
+        assert env["POSTGRES_PASSWORD"] == controller["POSTGRES_PASSWORD"], name
+    assert controller["POSTGRES_PASSWORD"] not in deployed["run"].out
+
+
+def test_a_second_run_changes_nothing_and_a_concurrent_one_waits_then_names_the_holder(hosts, deployed):
+    inventory = str(hosts.inventory_path)
+    cmd = ["ansible-playbook", "deploy-prod.yml", "-i", inventory, "-e", json.dumps(deployed["extra"])]
+    first = subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while hosts.exec("core", "test", "-f", "/var/lib/taylordash/deploy.lock", check=False).returncode != 0:
+            assert first.poll() is None and time.monotonic() < deadline, "the first run never took the lock"
+            time.sleep(1)
+        second = playbook("deploy-prod.yml", "-i", inventory, "--limit", "core", stack_vars=False,
+                          extra_vars=dict(deployed["extra"], taylordash_lock_timeout=5))
+        assert second.rc != 0, second
+        assert "is held by" in second.out and "deploy-prod" in second.out.split("is held by", 1)[1][:400], second
+        out, _ = first.communicate(timeout=1500)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out[-4000:]
+    recap = out.rsplit("PLAY RECAP", 1)[1]
+    for name in ("core", "app1", "app2", "app3"):
+        line = [row for row in recap.splitlines() if row.startswith(name + " ")][0]
+        assert " changed=0 " in line, recap
+    assert hosts.exec("core", "test", "-f", "/var/lib/taylordash/deploy.lock", check=False).returncode != 0
