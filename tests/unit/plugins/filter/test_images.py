@@ -1,0 +1,138 @@
+"""image_ship_plan and image_keep_plan: which images travel to a host, which app images it keeps."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.taylordash.ops.plugins.filter.images import (image_keep_plan, image_ref_name,
+                                                                        image_ship_plan)
+
+
+def img(ident, *tags, created=0):
+    return {"Id": "sha256:" + ident, "RepoTags": list(tags), "Created": created}
+
+
+BUILD = [img("a1", "taylordash/postgres:17"), img("b1", "postgres:17", "postgres:latest"),
+         img("c1", "taylordash/backend:3f2a")]
+
+
+@pytest.mark.parametrize("ref, name", [
+    ("docker.io/library/postgres:17", "postgres:17"),
+    ("docker.io/prom/prometheus:v2", "prom/prometheus:v2"),
+    ("quay.io/x/y:1", "quay.io/x/y:1"),
+    ("taylordash/backend:3f2a", "taylordash/backend:3f2a"),
+])
+def test_ref_name_as_the_engine_lists_it(ref, name):
+    assert image_ref_name(ref) == name
+
+
+def test_ships_absent_and_different_ids_only():
+    target = [img("a1", "taylordash/postgres:17"), img("old", "taylordash/backend:3f2a")]
+    plan = image_ship_plan(["taylordash/postgres:17", "taylordash/backend:3f2a", "docker.io/library/postgres:17"],
+                           BUILD, target)
+    assert plan["ship"] == ["taylordash/backend:3f2a", "docker.io/library/postgres:17"]
+    assert plan["ids"]["taylordash/postgres:17"] == "sha256:a1"
+    assert plan["missing"] == [] and plan["untagged"] == []
+
+
+def test_nothing_to_ship_when_all_ids_match():
+    assert image_ship_plan(["taylordash/postgres:17"], BUILD, BUILD)["ship"] == []
+
+
+def test_archive_name_depends_on_the_set_not_its_order():
+    one = image_ship_plan(["taylordash/postgres:17", "taylordash/backend:3f2a"], BUILD, [])
+    two = image_ship_plan(["taylordash/backend:3f2a", "taylordash/postgres:17"], BUILD, [])
+    other = image_ship_plan(["taylordash/postgres:17"], BUILD, [])
+    changed = image_ship_plan(["taylordash/postgres:17", "taylordash/backend:3f2a"],
+                              [img("a2", "taylordash/postgres:17"), BUILD[2]], [])
+    assert one["archive"] == two["archive"]
+    assert len({one["archive"], other["archive"], changed["archive"]}) == 3
+    assert one["archive"].startswith("images-") and one["archive"].endswith(".tar")
+
+
+def test_missing_and_untagged_refs_are_reported():
+    plan = image_ship_plan(["taylordash/nothere:1", "taylordash/postgres", "postgres@sha256:" + "0" * 64,
+                            "registry:5000/x"], BUILD, [])
+    assert plan["missing"] == ["taylordash/nothere:1"]
+    assert plan["untagged"] == ["taylordash/postgres", "postgres@sha256:" + "0" * 64, "registry:5000/x"]
+    assert plan["ship"] == []
+
+
+def test_refs_must_be_a_list():
+    with pytest.raises(AnsibleFilterError):
+        image_ship_plan("taylordash/postgres:17", BUILD, [])
+
+
+REPO = "taylordash/backend"
+CUR, PREV = REPO + ":current", REPO + ":previous"
+APPS = [img("new", REPO + ":c3", created=300), img("mid", REPO + ":b2", CUR, created=200),
+        img("old", REPO + ":a1", PREV, created=100), img("older", REPO + ":z0", created=50),
+        img("other", "taylordash/frontend:x", created=10)]
+
+
+def names(entries):
+    return [entry["name"] for entry in entries]
+
+
+def marks(plan):
+    return {entry["name"]: entry["id"][7:] for entry in plan["tag"]}
+
+
+def test_keep_moves_the_marks_and_removes_older_tags():
+    plan = image_keep_plan(APPS, [], [REPO], [REPO + ":c3"], 2)
+    assert marks(plan) == {CUR: "new", PREV: "mid"}
+    # The marks move by the tags above; the other tags of older images go.
+    assert names(plan["remove"]) == [REPO + ":a1", REPO + ":z0"]
+
+
+def test_keep_previous_is_the_one_current_before_not_the_newest():
+    """A deploy of an older image (a rollback, or images arriving out of build order)."""
+    apps = [img("new", REPO + ":c3", created=300), img("mid", REPO + ":b2", CUR, created=200),
+            img("old", REPO + ":a1", created=100)]
+    plan = image_keep_plan(apps, [], [REPO], [REPO + ":a1"], 2)
+    assert marks(plan) == {CUR: "old", PREV: "mid"}
+    assert names(plan["remove"]) == [REPO + ":c3"]
+
+
+def test_keep_never_removes_an_image_a_container_uses():
+    plan = image_keep_plan(APPS, [{"ImageID": "sha256:older"}], [REPO], [REPO + ":c3"], 2)
+    assert names(plan["remove"]) == [REPO + ":a1"]
+
+
+def test_keep_nothing_to_do_when_the_marks_are_in_place():
+    apps = [img("new", REPO + ":c3", CUR, created=3), img("mid", REPO + ":b2", PREV, created=2)]
+    assert image_keep_plan(apps, [], [REPO], [REPO + ":c3"], 2) == {"tag": [], "remove": []}
+    assert image_keep_plan(apps, [], [REPO], [], 2) == {"tag": [], "remove": []}
+
+
+def test_keep_without_current_refs_and_marks_takes_the_newest():
+    apps = [img("a", REPO + ":1", created=1), img("b", REPO + ":2", created=2)]
+    assert marks(image_keep_plan(apps, [], [REPO], [], 2)) == {CUR: "b", PREV: "a"}
+
+
+def test_keep_removes_by_id_an_image_left_with_only_moving_marks():
+    apps = [img("new", REPO + ":c3", created=3), img("mid", REPO + ":b2", CUR, created=2),
+            img("old", PREV, created=1)]
+    plan = image_keep_plan(apps, [], [REPO], [REPO + ":c3"], 2)
+    assert marks(plan) == {CUR: "new", PREV: "mid"}
+    assert names(plan["remove"]) == ["sha256:old"]
+
+
+def test_keep_count_one_keeps_no_previous():
+    plan = image_keep_plan(APPS, [], [REPO], [REPO + ":c3"], 1)
+    assert marks(plan) == {CUR: "new"}
+    assert names(plan["remove"]) == [REPO + ":b2", REPO + ":a1", PREV, REPO + ":z0"]
+
+
+def test_keep_iso_created_dates_sort_too():
+    apps = [img("a", REPO + ":1", created="2026-01-01T00:00:00Z"), img("b", REPO + ":2", created="2026-02-01T00:00:00.5Z")]
+    assert marks(image_keep_plan(apps, [], [REPO], [], 2)) == {CUR: "b", PREV: "a"}
+
+
+def test_keep_ignores_repositories_without_images():
+    assert image_keep_plan(APPS, [], ["taylordash/none"], [], 2) == {"tag": [], "remove": []}
+
+
+@pytest.mark.parametrize("count", [0, "x"])
+def test_keep_count_must_be_a_positive_integer(count):
+    with pytest.raises(AnsibleFilterError):
+        image_keep_plan(APPS, [], [REPO], [], count)
