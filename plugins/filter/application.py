@@ -24,6 +24,47 @@ def port_of(entry):
     return int(entry["port"] if isinstance(entry, dict) else entry)
 
 
+def _tags(image):
+    return image.get("RepoTags") or []
+
+
+def rollback_refs(kept, running, repos):
+    """The image each app returns to on rollback.
+
+    kept: docker_image_info's images for `<repo>:current` and `<repo>:previous`; running: the results of
+    docker_container_info per app (loop results, `item` = app); repos: app -> image repository.
+    An app whose container does not run its `current` image (a failed rollout left another one) returns
+    to `current`; otherwise to `previous`; an app without either keeps what it runs. The reference is the
+    image's content-hash tag, so the compose file never names a tag that moves.
+    Returns {refs: app -> reference, changed: [apps], unchanged: [apps]}.
+    """
+    out = {"refs": {}, "changed": [], "unchanged": []}
+    runs = {r.get("item"): (r.get("container") or {}) for r in running or []}
+    for app, repo in repos.items():
+        marks = {"%s:current" % repo, "%s:previous" % repo}
+        current = next((i for i in kept or [] if "%s:current" % repo in _tags(i)), None)
+        previous = next((i for i in kept or [] if "%s:previous" % repo in _tags(i)), None)
+        container = runs.get(app) or {}
+        running_id = container.get("Image")
+        if current and running_id != current.get("Id"):
+            target = current
+        elif previous:
+            target = previous
+        else:
+            target = None
+        if target is None:
+            ref = (container.get("Config") or {}).get("Image")
+            if not ref:
+                raise AnsibleFilterError("%s has no kept image and no running container to keep" % app)
+            out["refs"][app] = ref
+            out["unchanged"].append(app)
+            continue
+        named = sorted(t for t in _tags(target) if t.startswith(repo + ":") and t not in marks)
+        out["refs"][app] = named[0] if named else "%s:%s" % (repo, "current" if target is current else "previous")
+        out["changed"].append(app)
+    return out
+
+
 class FilterModule(object):
     def filters(self):
-        return {"dotenv": dotenv, "port_of": port_of}
+        return {"dotenv": dotenv, "port_of": port_of, "rollback_refs": rollback_refs}

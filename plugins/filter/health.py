@@ -89,6 +89,12 @@ def health_table(rows):
     return "\n".join(lines)
 
 
+def health_summary(failing):
+    """One host's line of the summary: healthy, or what fails there."""
+    return "healthy" if not failing else "UNHEALTHY: " + ", ".join(failing)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"service_rows": service_rows, "endpoint_rows": endpoint_rows, "health_table": health_table}
+        return {"service_rows": service_rows, "endpoint_rows": endpoint_rows, "health_table": health_table,
+                "health_summary": health_summary}

@@ -76,3 +76,18 @@ def run_id(pid=None, proc="/proc", environ=None, hostname=None):
                          "unique to each ansible-playbook run" % (proc, ENV_VAR))
     main = main_process(os.getpid() if pid is None else pid, proc)
     return "%s:%s:%d:%d" % (hostname or socket.gethostname(), boot_id(proc), main["pid"], main["start_ticks"])
+
+
+def run_is_gone(value, proc="/proc", hostname=None):
+    """True when run id `value` names a run of this controller (same host name, same boot) whose main
+    process no longer exists with the same start time. Another controller's run, a run id set through
+    TAYLORDASH_RUN_ID, or anything unreadable is never called gone: only an explicit break removes it."""
+    parts = str(value or "").split(":")
+    if len(parts) != 4 or parts[0] != (hostname or socket.gethostname()) or not parts[1] or parts[1] != boot_id(proc):
+        return False
+    try:
+        pid, ticks = int(parts[2]), int(parts[3])
+    except ValueError:
+        return False
+    process = read_process(pid, proc)
+    return process is None or process["start_ticks"] != ticks

@@ -1,11 +1,13 @@
 """Several real Docker hosts over SSH: each test host runs its own engine, started by the docker_engine role."""
 
 import json
+import shutil
 import socket
 import subprocess
 import time
 
 import pytest
+import yaml
 
 from conftest import ROOT, ansible_env, playbook
 from multihost.hosts import TestHosts
@@ -159,3 +161,106 @@ def test_a_second_run_changes_nothing_and_a_concurrent_one_waits_then_names_the_
         line = [row for row in recap.splitlines() if row.startswith(name + " ")][0]
         assert " changed=0 " in line, recap
     assert hosts.exec("core", "test", "-f", "/var/lib/taylordash/deploy.lock", check=False).returncode != 0
+
+
+def test_check_mode_with_diff_changes_nothing_and_shows_no_secret(hosts, deployed):
+    run = playbook("deploy-prod.yml", "-i", str(hosts.inventory_path), "--check", "--diff",
+                   extra_vars=deployed["extra"], stack_vars=False)
+    assert run.rc == 0, run
+    for name in ("core", "app1", "app2", "app3"):
+        assert run.recap[name]["changed"] == 0, (name, run)
+    secrets = [line.split("=", 1)[1].strip("'") for line in (deployed["tmp"] / "secrets.env").read_text().splitlines()
+               if "=" in line and not line.startswith("#")]
+    assert secrets and not [s for s in secrets if s in run.out], "a secret appears in the check-mode output"
+
+
+def version(hosts, app):
+    """The backend version an app host serves, asked from core (the only host its firewall admits)."""
+    out = hosts.exec("core", "curl", "-sS", "--max-time", "5", "http://%s:8000/api/health" % hosts.ip(app), check=False)
+    return json.loads(out.stdout)["version"] if out.returncode == 0 and out.stdout.startswith("{") else None
+
+
+def failing_inventory(hosts, host, healthcheck):
+    data = yaml.safe_load(hosts.inventory_path.read_text())
+    data["all"]["hosts"][host]["application_backend_healthcheck"] = healthcheck
+    path = hosts.workdir / "inventory-failing.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts, deployed, tmp_path):
+    before = {app: version(hosts, app) for app in ("app1", "app2", "app3")}
+    assert len(set(before.values())) == 1 and None not in before.values(), before
+    src = tmp_path / "backend"
+    shutil.copytree(ROOT / "examples" / "taylordash" / "backend", src,
+                    ignore=shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache"))
+    (src / "app" / "rollout.py").write_text('"""A change that makes a new backend image."""\n')
+    failing = failing_inventory(hosts, "app2", {"test": ["CMD", "false"], "interval": "2s", "retries": 2,
+                                                "start_period": "0s"})
+    rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60)
+    run = playbook("deploy-prod.yml", "-i", str(failing), extra_vars=rollout, stack_vars=False)
+    assert run.rc != 0, run
+    assert "app2 failed in" in run.out and "the hosts after it keep" in run.out, run
+    assert "taylordash-backend-1" in run.out or "backend-1" in run.out, "no container logs of the failing backend"
+    after = {app: version(hosts, app) for app in ("app1", "app2", "app3")}
+    assert after["app1"] != before["app1"], after
+    assert after["app3"] == before["app3"], after
+    # The app keeps answering through Traefik: its health check takes app2 out of rotation.
+    time.sleep(5)
+    for _ in range(6):
+        code, body = https(hosts, "/api/health")
+        assert code == 200, body
+
+    back = playbook("rollback.yml", "-i", str(hosts.inventory_path), "--limit", "app1,app2",
+                    extra_vars=dict(deployed["extra"], taylordash_serial=1), stack_vars=False)
+    assert back.rc == 0, back
+    assert {app: version(hosts, app) for app in ("app1", "app2", "app3")} == before
+    for app in ("app1", "app2"):
+        state = hosts.exec(app, "docker", "inspect", "-f", "{{.State.Health.Status}}", "taylordash-backend-1").stdout
+        assert state.strip() == "healthy", (app, state)
+
+
+def test_health_check_across_hosts_summarises_each_host(hosts, deployed):
+    inventory = str(hosts.inventory_path)
+    run = playbook("health-check.yml", "-i", inventory, extra_vars=deployed["extra"], stack_vars=False)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+    for name in ("core", "app1", "app2", "app3"):
+        assert "%s: healthy" % name in run.out, (name, run)
+    hosts.exec("app3", "docker", "stop", "taylordash-backend-1")
+    try:
+        sick = playbook("health-check.yml", "-i", inventory, extra_vars=deployed["extra"], stack_vars=False)
+    finally:
+        hosts.exec("app3", "docker", "start", "taylordash-backend-1")
+    assert sick.rc != 0, sick
+    assert "app3: UNHEALTHY" in sick.out and "app1: healthy" in sick.out, sick
+    assert "backend" in sick.out.split("app3: UNHEALTHY", 1)[1][:200], sick
+
+
+def test_cleanup_across_hosts_stops_the_duplicates_on_each(hosts, deployed):
+    """Two dev servers of one app on two hosts: cleanup keeps the one on the planned port, per host."""
+    root = "/srv/devproject"
+    apps = {"backend": {"path": "backend", "kinds": ["http.server"]}}
+    for host in ("app1", "app2"):
+        hosts.exec(host, "mkdir", "-p", root + "/backend")
+        for port in (3000, 8001):
+            hosts.exec(host, "sh", "-c", "cd %s/backend && setsid nohup python3 -m http.server %d "
+                       "> /dev/null 2>&1 < /dev/null &" % (root, port))
+    deadline = time.monotonic() + 20
+    while any(hosts.exec(h, "sh", "-c", "ss -ltn | grep -c ':8001 '", check=False).stdout.strip() != "1"
+              for h in ("app1", "app2")):
+        assert time.monotonic() < deadline, "the dev servers did not start"
+        time.sleep(0.5)
+    extra = {"taylordash_project_root": root, "taylordash_dev_apps": apps,
+             "taylordash_port_plan": dict(yaml.safe_load((ROOT / "roles" / "taylordash" / "defaults" / "main.yml")
+                                                          .read_text())["taylordash_port_plan"])}
+    run = playbook("cleanup.yml", "-i", str(hosts.inventory_path), extra_vars=extra, stack_vars=False)
+    assert run.rc == 0, run
+    for host in ("app1", "app2"):
+        assert run.recap[host]["changed"] >= 1, run
+        listening = hosts.exec(host, "ss", "-ltn").stdout
+        assert ":3000 " in listening and ":8001 " not in listening, (host, listening)
+    for host in ("core", "app3"):
+        assert run.recap[host]["changed"] == 0, run
+    again = playbook("cleanup.yml", "-i", str(hosts.inventory_path), extra_vars=extra, stack_vars=False)
+    assert again.rc == 0 and again.changed == 0, again

@@ -73,3 +73,16 @@ def test_the_real_process_is_found():
     pid = int(value.split(":")[2])
     assert pid == os.getpid() or ri.main_process(os.getpid())["pid"] == pid
     assert value == ri.run_id(environ={})
+
+
+def test_a_run_of_this_controller_whose_process_ended_is_gone(proc):
+    assert not ri.run_is_gone("ctl:1a2b3c4d:20:5000", proc, hostname="ctl")   # alive
+    assert ri.run_is_gone("ctl:1a2b3c4d:40:5000", proc, hostname="ctl")       # no such process
+    assert ri.run_is_gone("ctl:1a2b3c4d:20:4999", proc, hostname="ctl")       # pid reused by another process
+
+
+def test_other_controllers_boots_and_free_form_ids_are_never_gone(proc):
+    assert not ri.run_is_gone("other:1a2b3c4d:40:5000", proc, hostname="ctl")
+    assert not ri.run_is_gone("ctl:ffffffff:40:5000", proc, hostname="ctl")
+    assert not ri.run_is_gone("release-42", proc, hostname="ctl")
+    assert not ri.run_is_gone("ctl:1a2b3c4d:x:5000", proc, hostname="ctl")
