@@ -130,7 +130,7 @@ def stack(engine):
 # workflow (deploy-dev.yml switches the stack to development).
 ORDER = ["test_collection_build", "test_docker_ce_source", "test_engine_and_images", "test_seed_harness",
          "test_cleanup", "test_cleanup_dev_servers", "test_bad_input", "test_infrastructure", "test_application",
-         "test_proxy", "test_browser", "test_health", "test_playbooks", "test_dev"]
+         "test_proxy", "test_browser", "test_health", "test_playbooks", "test_image_ship", "test_dev"]
 
 
 def pytest_collection_modifyitems(session, config, items):
