@@ -174,6 +174,15 @@ def test_keep_tags_the_previous_app_image_and_removes_older_ones(target):
             subprocess.run(["docker", "rmi", "--no-prune", ref], capture_output=True, check=False)
 
 
+def test_synchronize_transfer_ships_too(target):
+    sh("docker", "tag", OTHER, "tdship/proxy:1")
+    run = ship(target, list(SOURCES), images_ship_transfer="synchronize")
+    assert run.rc == 0, run
+    assert run.recap[TARGET]["changed"] == 1, run
+    assert task_state(run, "Rsync the archive here from the controller") == "ok", run
+    assert image_id("tdship/proxy:1", inside=True) == image_id(OTHER)
+
+
 def test_registry_source_pulls_through_the_mirror_in_check_mode(target):
     """No registry is reachable here: check mode shows the mirrored reference the host would pull."""
     run = ship(target, ["tdship/app:9"], "--check", "-v", taylordash_image_source="registry",
