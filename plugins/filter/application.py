@@ -36,9 +36,9 @@ def rollback_refs(kept, running, repos):
     An app whose container does not run its `current` image (a failed rollout left another one) returns
     to `current`; otherwise to `previous`; an app without either keeps what it runs. The reference is the
     image's content-hash tag, so the compose file never names a tag that moves.
-    Returns {refs: app -> reference, changed: [apps], unchanged: [apps]}.
+    Returns {refs: app -> reference, back: [apps returning to another image], kept: [apps that keep theirs]}.
     """
-    out = {"refs": {}, "changed": [], "unchanged": []}
+    out = {"refs": {}, "back": [], "kept": []}
     runs = {r.get("item"): (r.get("container") or {}) for r in running or []}
     for app, repo in repos.items():
         marks = {"%s:current" % repo, "%s:previous" % repo}
@@ -57,11 +57,11 @@ def rollback_refs(kept, running, repos):
             if not ref:
                 raise AnsibleFilterError("%s has no kept image and no running container to keep" % app)
             out["refs"][app] = ref
-            out["unchanged"].append(app)
+            out["kept"].append(app)
             continue
         named = sorted(t for t in _tags(target) if t.startswith(repo + ":") and t not in marks)
         out["refs"][app] = named[0] if named else "%s:%s" % (repo, "current" if target is current else "previous")
-        out["changed"].append(app)
+        out["back"].append(app)
     return out
 
 

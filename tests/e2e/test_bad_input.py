@@ -1,5 +1,9 @@
 """Bad input fails before any package, file or container is touched, naming the culprit."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -96,3 +100,55 @@ def test_bad_cleanup_input_fails_before_any_signal(extra_vars, expected):
     for task in ["List the processes", "Stop the selected", "Bring down", "Remove them"]:
         assert "TASK [cleanup : %s" % task not in run.out
     assert run.changed == 0, run
+
+
+def local_inventory(tmp_path, groups, extra_hosts=()):
+    """An inventory of local-connection hosts (every one is this machine) in the given groups."""
+    hosts = {name: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    "taylordash_address": "127.0.0.1"} for name in set(sum(groups.values(), [])) | set(extra_hosts)}
+    data = {"all": {"hosts": hosts, "children": {group: {"hosts": {h: None for h in members}}
+                                                 for group, members in groups.items()}}}
+    path = tmp_path / "inventory" / "hosts.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+PLACEMENT_CASES = {
+    "host-in-no-group": ({"proxy": ["a"], "app": ["a"], "data": ["a"], "monitoring": ["a"]}, ["stray"],
+                         ["host stray is in none of the groups"]),
+    "postgres-on-two-hosts": ({"proxy": ["a"], "app": ["a"], "data": ["a", "b"], "monitoring": ["a"]}, [],
+                              ["postgres runs on one host only", "a, b"]),
+}
+
+
+@pytest.mark.parametrize("groups,extra_hosts,expected", list(PLACEMENT_CASES.values()), ids=list(PLACEMENT_CASES))
+def test_bad_placement_fails_before_anything_changes(tmp_path, groups, extra_hosts, expected):
+    inventory = local_inventory(tmp_path, groups, extra_hosts)
+    run = playbook("deploy-prod.yml", "-i", str(inventory), stack_vars=False)
+    assert run.rc != 0, run
+    for fragment in expected:
+        assert fragment in run.out, run
+    assert "TASK [infrastructure : Write .env" not in run.out and "Take the deploy lock" not in run.out
+    assert run.changed == 0, run
+
+
+def test_a_vault_value_that_cannot_be_decrypted_is_named_before_anything_changes(tmp_path):
+    inventory = local_inventory(tmp_path, {"proxy": ["a"], "app": ["a"], "data": ["a"], "monitoring": ["a"]})
+    right, wrong = tmp_path / "right", tmp_path / "wrong"
+    right.write_text("right-password\n")
+    wrong.write_text("wrong-password\n")
+    encrypted = subprocess.run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string",
+                                "--vault-password-file", str(right), "not-a-real-secret", "--name", "POSTGRES_PASSWORD"],
+                               capture_output=True, text=True, check=True).stdout
+    group_vars = inventory.parent / "group_vars" / "all"
+    group_vars.mkdir(parents=True)
+    (group_vars / "vault.yml").write_text("vault_secrets:\n" + "".join("  " + line + "\n" for line in encrypted.splitlines()))
+    (group_vars / "main.yml").write_text('infrastructure_secrets: "{{ vault_secrets }}"\n')
+    run = playbook("deploy-prod.yml", "-i", str(inventory), "--vault-password-file", str(wrong), stack_vars=False)
+    assert run.rc != 0, run
+    assert "undecryptable" in run.out and str(group_vars / "vault.yml") in run.out, run
+    assert "Take the deploy lock" not in run.out and run.changed == 0, run
+    ok = playbook("cleanup.yml", "-i", str(inventory), "--vault-password-file", str(right), "--check",
+                  stack_vars=False)
+    assert ok.rc == 0, ok

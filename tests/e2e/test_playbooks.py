@@ -4,7 +4,7 @@ import pytest
 
 from conftest import playbook
 
-PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml"]
+PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml", "rollback.yml"]
 
 
 # deploy-prod.yml's second run and check mode are asserted on the shared stack by

@@ -36,11 +36,11 @@ def test_rollback_returns_to_previous_when_the_current_image_runs():
     kept = [_image(["td/backend:new", "td/backend:current"], "b2"), _image(["td/backend:old", "td/backend:previous"], "b1"),
             _image(["td/frontend:f1", "td/frontend:current"], "f1")]
     out = f.rollback_refs(kept, _running("b2", "f1"), ROLLBACK_REPOS)
-    assert out == {"refs": {"backend": "td/backend:old", "frontend": "td/frontend:f1"}, "changed": ["backend"],
-                   "unchanged": ["frontend"]}
+    assert out == {"refs": {"backend": "td/backend:old", "frontend": "td/frontend:f1"}, "back": ["backend"],
+                   "kept": ["frontend"]}
 
 
 def test_rollback_after_a_failed_rollout_returns_to_the_last_healthy_image():
     kept = [_image(["td/backend:old", "td/backend:current"], "b1"), _image(["td/frontend:f1", "td/frontend:current"], "f1")]
     out = f.rollback_refs(kept, _running("b2", "f1"), ROLLBACK_REPOS)
-    assert out["refs"]["backend"] == "td/backend:old" and out["changed"] == ["backend"]
+    assert out["refs"]["backend"] == "td/backend:old" and out["back"] == ["backend"]
