@@ -86,6 +86,18 @@ def docker_prune_plan(results, all_containers, keep_label):
     return plan
 
 
+def cleanup_summary(variables):
+    """One host's line of cleanup.yml's summary, from its variables (hostvars[host])."""
+    stop = variables.get("_cleanup_stop")
+    if not isinstance(stop, dict) or "kept" not in stop and "stopped" not in stop and not stop.get("skipped"):
+        return "no result (failed or unreachable)"
+    down = [r for r in (variables.get("_cleanup_down") or {}).get("results", []) if r.get("changed")]
+    removed = variables.get("_cleanup_docker_objects") or []
+    return "stopped %d dev server(s), kept %d, freed ports %s, %d compose project(s) down, %d Docker object(s) removed" % (
+        len(stop.get("stopped") or []), len(stop.get("kept") or []),
+        ", ".join(str(p) for p in stop.get("ports_freed") or []) or "none", len(down), len(removed))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"docker_prune_plan": docker_prune_plan}
+        return {"docker_prune_plan": docker_prune_plan, "cleanup_summary": cleanup_summary}

@@ -20,7 +20,8 @@ class Run:
 
     @property
     def recap(self):
-        found = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "failed": int(m.group(5))}
+        found = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
+                             "failed": int(m.group(5))}
                  for m in RECAP.finditer(self.out)}
         assert found, "no PLAY RECAP in output:\n" + self.out[-3000:]
         return found
@@ -131,7 +132,7 @@ def stack(engine):
 ORDER = ["test_collection_build", "test_ci_outputs", "test_docker_ce_source", "test_engine_and_images",
          "test_seed_harness", "test_cleanup", "test_cleanup_dev_servers", "test_docker_user_firewall", "test_bad_input",
          "test_infrastructure", "test_application", "test_proxy", "test_browser", "test_health", "test_playbooks",
-         "test_lock", "test_image_ship", "test_multihost", "test_dev"]
+         "test_lock", "test_multihost", "test_dev"]
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -1,6 +1,7 @@
 """Several real Docker hosts over SSH: each test host runs its own engine, started by the docker_engine role."""
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -206,7 +207,9 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     (src / "app" / "rollout.py").write_text('"""A change that makes a new backend image."""\n')
     failing = failing_inventory(hosts, "app2", {"test": ["CMD", "false"], "interval": "2s", "retries": 2,
                                                 "start_period": "0s"})
-    rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60)
+    # The new backend image travels by rsync (the first deploy used copy).
+    rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60,
+                   images_ship_transfer="synchronize")
     run = keep("multihost-rollout", playbook("deploy-prod.yml", "-i", str(failing), "--skip-tags", "engine,images",
                                              extra_vars=rollout, stack_vars=False))
     assert run.rc != 0, run
@@ -268,9 +271,54 @@ def test_cleanup_across_hosts_stops_the_duplicates_on_each(hosts, deployed):
     assert run.rc == 0, run
     for host in ("app1", "app2"):
         assert run.recap[host]["changed"] >= 1, run
+        assert "%s: stopped 1 dev server(s), kept 1, freed ports 8001" % host in run.out, run
         listening = hosts.exec(host, "ss", "-ltn").stdout
         assert ":3000 " in listening and ":8001 " not in listening, (host, listening)
     for host in ("core", "app3"):
         assert run.recap[host]["changed"] == 0, run
     again = playbook("cleanup.yml", "-i", str(hosts.inventory_path), extra_vars=extra, stack_vars=False)
     assert again.rc == 0 and again.changed == 0, again
+
+
+def test_an_unreachable_host_is_named_and_does_not_stop_the_others(hosts, deployed):
+    data = yaml.safe_load(hosts.inventory_path.read_text())
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    data["all"]["hosts"]["ghost"] = dict(data["all"]["hosts"]["app3"], ansible_port=closed,
+                                         taylordash_address="172.31.250.99")
+    data["all"]["children"]["app"]["hosts"]["ghost"] = None
+    inventory = hosts.workdir / "inventory-ghost.yml"
+    inventory.write_text(yaml.safe_dump(data))
+    run = playbook("cleanup.yml", "-i", str(inventory), stack_vars=False)
+    assert run.rc == 4, run
+    assert run.recap["ghost"]["unreachable"] == 1, run
+    for name in ("core", "app1", "app2", "app3"):
+        assert run.recap[name]["failed"] == 0 and run.recap[name]["unreachable"] == 0, run
+    assert "ghost: no result (failed or unreachable)" in run.out and "app3: stopped 0" in run.out, run
+
+
+def ship_to(hosts, host, refs, *args, **extra):
+    """roles/images tasks_from ship alone, to one host."""
+    play = hosts.workdir / "ship.yml"
+    play.write_text("- name: Ship images\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - name: Bring the images it needs\n      ansible.builtin.include_role:\n"
+                    "        name: images\n        tasks_from: ship\n")
+    settings = dict(taylordash_image_source="build", taylordash_minio_enabled=False, taylordash_grafana_enabled=False,
+                    images_ship_refs=refs, images_keep_repos=[], **extra)
+    return playbook("-i", str(hosts.inventory_path), "--limit", host, *args, str(play), extra_vars=settings,
+                    stack_vars=False)
+
+
+def test_shipping_checks_free_space_first_and_check_mode_ships_nothing(hosts, deployed):
+    base = "taylordash/debian:13"
+    assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0
+    check = ship_to(hosts, "app3", [base], "--check")
+    assert check.rc == 0 and check.recap["app3"]["changed"] == 1, check
+    assert "app3 would receive: %s" % base in check.out, check
+    full = ship_to(hosts, "app3", [base], images_ship_min_free_mb=50_000_000)
+    assert full.rc != 0, full
+    assert re.search(r"Not enough disk space on app3 to load .*?\d+ MB needed.*?\d+ MB available",
+                     full.out.replace("\n", " ")), full
+    assert "TASK [images : Copy the archive here]" not in full.out, full
+    assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0

@@ -47,3 +47,13 @@ def test_docker_prune_plan(results, all_containers, expected):
 ], ids=["full", "foreign-from-listen", "with-signal"])
 def test_dev_server_line(instance, line):
     assert dev_server_line(instance) == line
+
+
+def test_cleanup_summary_counts_per_host_and_names_a_missing_result():
+    from ansible_collections.taylordash.ops.plugins.filter.cleanup import cleanup_summary
+    line = cleanup_summary({"_cleanup_stop": {"stopped": [{}, {}], "kept": [{}], "ports_freed": [8000, 5176]},
+                            "_cleanup_down": {"results": [{"changed": True}, {"changed": False}]},
+                            "_cleanup_docker_objects": [{"type": "network", "name": "x"}]})
+    assert line == ("stopped 2 dev server(s), kept 1, freed ports 8000, 5176, 1 compose project(s) down, "
+                    "1 Docker object(s) removed")
+    assert cleanup_summary({}) == "no result (failed or unreachable)"
