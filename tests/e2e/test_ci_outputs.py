@@ -94,6 +94,7 @@ def test_docs_workflow_and_makefile_set_the_tested_env():
     runs = {job: " ".join(step.get("run", "") for step in spec["steps"]) for job, spec in workflow["jobs"].items()}
     assert "make setup" in runs["lint"] and "make lint" in runs["lint"]
     assert "-i inventories/production deploy-prod.yml --check --diff" in runs["check"]
-    assert "-i inventories/production deploy-prod.yml --private-key" in runs["deploy"]
+    assert "-i inventories/production deploy-prod.yml -e taylordash_serial=1" in runs["deploy"]
+    assert '--private-key "$RUNNER_TEMP/deploy_key"' in runs["deploy"]
     assert "--check" not in runs["deploy"]
     assert workflow["jobs"]["deploy"]["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
