@@ -130,7 +130,8 @@ def stack(engine):
 # then everything on the one production stack, and last the development
 # workflow (deploy-dev.yml switches the stack to development).
 ORDER = ["test_collection_build", "test_ci_outputs", "test_docker_ce_source", "test_engine_and_images",
-         "test_seed_harness", "test_cleanup", "test_cleanup_dev_servers", "test_docker_user_firewall", "test_bad_input",
+         "test_registry_pull", "test_seed_harness", "test_cleanup", "test_cleanup_dev_servers",
+         "test_docker_user_firewall", "test_bad_input",
          "test_infrastructure", "test_application", "test_proxy", "test_browser", "test_health", "test_playbooks",
          "test_lock", "test_multihost", "test_dev"]
 

@@ -1,0 +1,85 @@
+"""The `registry` image source through a private mirror: hosts pull, nothing is built.
+
+No public registry is reachable here, so the test runs a real one (Debian's
+docker-registry, the CNCF distribution server) on loopback, pushes the images
+this run built under the official references the registry source names, and
+lets deploy-prod.yml's images phase pull them through images_registry_mirror.
+"""
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, playbook, sh
+
+PORT = 5055
+MIRROR = "127.0.0.1:%d/" % PORT
+IMAGES = yaml.safe_load((ROOT / "roles" / "taylordash" / "defaults" / "main.yml").read_text())["taylordash_images"]
+# The services that have an offline build (MinIO and Grafana are switched off).
+PULLED = {name: refs for name, refs in IMAGES.items() if refs["build"]}
+# Pushed to the registry and pulled back; the mirror names of the others stay on this host, so the
+# `missing` pull policy leaves them (pushing every image would cost minutes of gzip on two cores).
+PUSHED = ["mosquitto", "haproxy"]
+SETTINGS = {"taylordash_image_source": "registry", "images_registry_mirror": MIRROR}
+
+
+def image_id(ref):
+    proc = sh("docker", "image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+@pytest.fixture(scope="module")
+def registry(engine, tmp_path_factory):
+    """A registry on 127.0.0.1 holding two of our builds under the official names (the engine allows
+    plain HTTP to loopback registries). Their mirror names are untagged here, so the playbook must pull."""
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    assert Path(binary).exists(), "docker-registry (Debian package) is not installed"
+    tmp = tmp_path_factory.mktemp("registry")
+    config = tmp / "config.yml"
+    config.write_text(yaml.safe_dump({"version": 0.1, "log": {"level": "warn"},
+                                      "storage": {"filesystem": {"rootdirectory": str(tmp / "data")}},
+                                      "http": {"addr": "127.0.0.1:%d" % PORT}}))
+    server = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the registry did not start"
+                time.sleep(0.3)
+        for name, refs in PULLED.items():
+            mirrored = MIRROR + refs["registry"]
+            sh("docker", "tag", refs["build"], mirrored)
+            if name in PUSHED:
+                sh("docker", "push", "-q", mirrored)
+                sh("docker", "rmi", mirrored)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        for refs in PULLED.values():
+            sh("docker", "rmi", MIRROR + refs["registry"], refs["registry"], check=False)
+
+
+def test_hosts_pull_through_the_mirror_and_a_second_run_changes_nothing(registry):
+    for name, refs in PULLED.items():
+        assert image_id(refs["registry"]) is None, refs["registry"]
+        assert (image_id(MIRROR + refs["registry"]) is None) == (name in PUSHED), name
+    run = playbook("deploy-prod.yml", "--tags", "images", extra_vars=SETTINGS)
+    assert run.rc == 0, run
+    assert "Build when its inputs changed" not in run.out, "the registry source built an image"
+    assert run.changed >= 1, run
+    for name, refs in PULLED.items():
+        pulled = image_id(MIRROR + refs["registry"])
+        assert pulled is not None, (name, run)
+        # The compose files name the official reference: it is the pulled image.
+        assert image_id(refs["registry"]) == pulled == image_id(refs["build"]), name
+    again = playbook("deploy-prod.yml", "--tags", "images", extra_vars=SETTINGS)
+    assert again.rc == 0 and again.changed == 0, again
