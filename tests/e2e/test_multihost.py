@@ -63,7 +63,7 @@ def deploy_vars(tmp):
                                              ("victoriametrics", "alertmanager", "node-exporter", "postgres-exporter")},
         "infrastructure_healthcheck_interval": "3s", "infrastructure_healthcheck_start_period": "10s",
         "proxy_app_health_interval": "2s",
-        # The 2.9 GB of the first deploy travel by rsync; the rollout's one image by copy.
+        # The 2.9 GB travel by rsync (the shipping test below uses ansible's copy).
         "images_ship_transfer": "synchronize",
     }
 
@@ -216,9 +216,7 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     (src / "app" / "rollout.py").write_text('"""A change that makes a new backend image."""\n')
     failing = failing_inventory(hosts, "app2", {"test": ["CMD", "false"], "interval": "2s", "retries": 2,
                                                 "start_period": "0s"})
-    # The new backend image travels by ansible's copy (the first deploy used rsync).
-    rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60,
-                   images_ship_transfer="copy")
+    rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60)
     run = keep("multihost-rollout", playbook("deploy-prod.yml", "-i", str(failing), "--skip-tags", "engine,images",
                                              extra_vars=rollout, stack_vars=False))
     assert run.rc != 0, run
@@ -319,7 +317,7 @@ def ship_to(hosts, host, refs, *args, **extra):
                     stack_vars=False)
 
 
-def test_shipping_checks_free_space_first_and_check_mode_ships_nothing(hosts, deployed):
+def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_ships_once(hosts, deployed):
     base = "taylordash/debian:13"
     assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0
     check = ship_to(hosts, "app3", [base], "--check")
@@ -331,3 +329,12 @@ def test_shipping_checks_free_space_first_and_check_mode_ships_nothing(hosts, de
                      full.out.replace("\n", " ")), full
     assert "TASK [images : Copy the archive here]" not in full.out, full
     assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0
+    # Shipped by ansible's copy: the same image ID arrives, and only while the host lacks it.
+    shipped = ship_to(hosts, "app3", [base], images_ship_transfer="copy")
+    assert shipped.rc == 0 and shipped.recap["app3"]["changed"] >= 1, shipped
+    assert "TASK [images : Copy the archive here]" in shipped.out, shipped
+    local_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", base], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert hosts.exec("app3", "docker", "image", "inspect", "-f", "{{.Id}}", base).stdout.strip() == local_id
+    again = ship_to(hosts, "app3", [base], images_ship_transfer="copy")
+    assert again.rc == 0 and again.recap["app3"]["changed"] == 0, again
