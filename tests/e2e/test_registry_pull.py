@@ -1,9 +1,10 @@
 """The `registry` image source through a private mirror: hosts pull, nothing is built.
 
 No public registry is reachable here, so the test runs a real one (Debian's
-docker-registry, the CNCF distribution server) on loopback, pushes the images
-this run built under the official references the registry source names, and
-lets deploy-prod.yml's images phase pull them through images_registry_mirror.
+docker-registry, the CNCF distribution server) on loopback, pushes two images
+this run built under the official references the registry source names (the
+others keep their mirror names locally), and lets deploy-prod.yml's images
+phase pull the missing ones through images_registry_mirror.
 """
 
 import shutil
