@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: taylordash-ops developers
 # MIT License
-"""Filters of the images role: which images a host lacks (ship.yml) and which
-app images it keeps (keep.yml)."""
+"""Filters of the images role: which images are stale (main.yml), which images a
+host lacks (ship.yml) and which app images it keeps (keep.yml)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash
 
 _TAGGED = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -52,6 +53,62 @@ def image_ship_plan(refs, build_images, target_images):
             plan["ship"].append(ref)
     ids = sorted(set(plan["ids"][ref] for ref in plan["ship"]) | set(image_ref_name(ref) for ref in plan["ship"]))
     plan["archive"] = "images-%s.tar" % hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:24]
+    return plan
+
+
+_EXECUTABLE = re.compile(r"\.sh(\.j2)?$")
+
+
+def build_file_mode(path):
+    """Mode of a rendered build file: shell scripts are executable, the rest is not."""
+    return "0755" if _EXECUTABLE.search(str(path)) else "0644"
+
+
+def image_build_plan(builds, rendered, images, image_refs, labels, hash_label):
+    """Which of the offline builds are stale, decided on the controller before anything is rendered
+    on the host. `builds` is images_builds (name, from, args, in build order); `rendered` maps each
+    build's name to `paths` (its template files, relative), `contents` (each rendered, same order)
+    and `dirs`; `images` is docker_image_info's `images` for the references in `image_refs`.
+
+    Each build's hash covers its rendered files (path without .j2, executable bit, content), its
+    build arguments, the labels and its bases: an image built earlier in `builds` counts by its
+    planned hash (so a base rebuilt in this run makes its dependants stale before it exists), any
+    other by its image ID. Returns `hashes` (name -> hash), `stale` (names in build order whose
+    image is missing or carries another hash label) and `missing_bases` (refs of absent bases)."""
+    if not isinstance(builds, (list, tuple)) or not isinstance(rendered, dict):
+        raise AnsibleFilterError("image_build_plan: builds must be a list and rendered a dict")
+    by_tag = {}
+    for image in images or []:
+        for tag in image.get("RepoTags") or []:
+            by_tag[tag] = image
+    plan = {"hashes": {}, "stale": [], "missing_bases": []}
+    for build in builds:
+        name = build.get("name")
+        if name not in rendered or name not in image_refs:
+            raise AnsibleFilterError("image_build_plan: no rendered files or image reference for %r" % (name,))
+        files = rendered[name]
+        paths, contents = list(files.get("paths") or []), list(files.get("contents") or [])
+        if len(paths) != len(contents):
+            raise AnsibleFilterError("image_build_plan: %d paths but %d contents for %s" % (len(paths), len(contents), name))
+        entries = [(re.sub(r"\.j2$", "", path), "f", ("x" if build_file_mode(path) == "0755" else "-")
+                    + hashlib.sha256(str(content).encode("utf-8")).hexdigest())
+                   for path, content in zip(paths, contents)]
+        entries += [(path, "d", "") for path in files.get("dirs") or []]
+        bases = []
+        for base in build.get("from") or []:
+            if base in plan["hashes"]:
+                bases.append("inputs:" + plan["hashes"][base])
+                continue
+            ref = image_ref_name(image_refs.get(base, base))
+            image = by_tag.get(ref)
+            if image is None and ref not in plan["missing_bases"]:
+                plan["missing_bases"].append(ref)
+            bases.append(image.get("Id") if image else "missing:" + ref)
+        digest = build_hash(sorted(entries), None, build.get("args") or {}, bases, labels or {})
+        plan["hashes"][name] = digest
+        current = by_tag.get(image_ref_name(image_refs[name]))
+        if current is None or ((current.get("Config") or {}).get("Labels") or {}).get(hash_label) != digest:
+            plan["stale"].append(name)
     return plan
 
 
@@ -130,4 +187,6 @@ class FilterModule(object):
             "image_ref_name": image_ref_name,
             "image_ship_plan": image_ship_plan,
             "image_keep_plan": image_keep_plan,
+            "image_build_plan": image_build_plan,
+            "build_file_mode": build_file_mode,
         }

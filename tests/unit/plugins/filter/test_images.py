@@ -136,3 +136,83 @@ def test_keep_ignores_repositories_without_images():
 def test_keep_count_must_be_a_positive_integer(count):
     with pytest.raises(AnsibleFilterError):
         image_keep_plan(APPS, [], [REPO], [], count)
+
+
+# image_build_plan: which offline builds are stale, decided from rendered templates.
+
+from ansible_collections.taylordash.ops.plugins.filter.images import build_file_mode, image_build_plan  # noqa: E402
+
+LABEL = "org.taylordash.inputs-hash"
+REFS = {"base": "taylordash/debian:13", "python": "taylordash/python:3.13", "traefik": "taylordash/traefik:3.7"}
+BUILDS = [{"name": "python", "from": ["base"], "args": {}},
+          {"name": "traefik", "from": ["python", "base"], "args": {"TRAEFIK_VERSION": "3.7.15"}}]
+
+
+def rendered(python="FROM base\n", traefik="FROM python\n", script="#!/bin/sh\n"):
+    return {"python": {"paths": ["Dockerfile.j2"], "contents": [python], "dirs": []},
+            "traefik": {"paths": ["Dockerfile.j2", "entry.sh"], "contents": [traefik, script], "dirs": []}}
+
+
+def labelled(ident, tag, digest):
+    return {"Id": "sha256:" + ident, "RepoTags": [tag], "Config": {"Labels": {LABEL: digest}}}
+
+
+def plan_for(images, files=None, builds=BUILDS):
+    return image_build_plan(builds, files or rendered(), images, REFS, {"org.taylordash.managed": "true"}, LABEL)
+
+
+def engine_after_building(plan, base_id="b0"):
+    """The images a build of every stale image would leave, labelled with their planned hashes."""
+    return [img(base_id, REFS["base"])] + [labelled(name + "1", REFS[name], digest)
+                                            for name, digest in plan["hashes"].items()]
+
+
+def test_every_image_is_stale_on_an_empty_engine_and_the_missing_base_is_named():
+    plan = plan_for([])
+    assert plan["stale"] == ["python", "traefik"]
+    assert plan["missing_bases"] == ["taylordash/debian:13"]
+    assert all(len(digest) == 64 for digest in plan["hashes"].values())
+
+
+def test_nothing_is_stale_once_each_image_carries_its_planned_hash():
+    first = plan_for([img("b0", REFS["base"])])
+    again = plan_for(engine_after_building(first))
+    assert again["stale"] == [] and again["hashes"] == first["hashes"] and again["missing_bases"] == []
+
+
+def test_a_changed_file_makes_that_image_and_the_images_built_from_it_stale():
+    built = engine_after_building(plan_for([img("b0", REFS["base"])]))
+    assert plan_for(built, rendered(traefik="FROM python\nUSER 1000\n"))["stale"] == ["traefik"]
+    # python is a base of traefik: its planned hash reaches traefik's before python is rebuilt.
+    assert plan_for(built, rendered(python="FROM base\nRUN true\n"))["stale"] == ["python", "traefik"]
+
+
+def test_a_new_base_image_id_makes_every_image_built_from_it_stale():
+    built = engine_after_building(plan_for([img("b0", REFS["base"])]))
+    rebased = [img("b1", REFS["base"])] + built[1:]
+    assert plan_for(rebased)["stale"] == ["python", "traefik"]
+
+
+def test_build_args_and_the_executable_bit_count():
+    built = engine_after_building(plan_for([img("b0", REFS["base"])]))
+    args = [BUILDS[0], dict(BUILDS[1], args={"TRAEFIK_VERSION": "3.7.16"})]
+    assert plan_for(built, builds=args)["stale"] == ["traefik"]
+    files = rendered()
+    files["traefik"]["paths"][1] = "entry.txt"  # same content, no longer executable (and another name)
+    assert plan_for(built, files)["stale"] == ["traefik"]
+
+
+@pytest.mark.parametrize("path, mode", [("run.sh", "0755"), ("run.sh.j2", "0755"), ("Dockerfile.j2", "0644"),
+                                        ("sh.conf", "0644")])
+def test_build_file_mode(path, mode):
+    assert build_file_mode(path) == mode
+
+
+@pytest.mark.parametrize("builds, files, message", [
+    ({}, rendered(), "must be a list"),
+    ([{"name": "node", "from": [], "args": {}}], rendered(), "no rendered files or image reference for 'node'"),
+    (BUILDS, {"python": {"paths": ["a", "b"], "contents": ["x"]}, "traefik": {}}, "2 paths but 1 contents"),
+])
+def test_build_plan_refuses_inconsistent_input(builds, files, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        image_build_plan(builds, files, [], REFS, {}, LABEL)
