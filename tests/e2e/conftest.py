@@ -74,6 +74,12 @@ def sh(*cmd, check=True):
     return proc
 
 
+def image_id(ref):
+    """The ID of the image `ref` names on the engine, or None when there is none."""
+    proc = sh("docker", "image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
 @pytest.fixture(scope="session")
 def engine():
     """The real engine must answer; the tests never mock it."""

@@ -5,15 +5,11 @@ import uuid
 
 import pytest
 
-from conftest import playbook, sh
+from conftest import image_id, playbook, sh
 
 BASE = "taylordash/debian:13"
 MOSQUITTO = "taylordash/mosquitto:2.0"
 NO_DEV = {"cleanup_dev_servers": False}
-
-
-def image_id(ref):
-    return sh("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
 def exists(kind, ident):

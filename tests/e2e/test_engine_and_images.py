@@ -2,17 +2,13 @@
 
 import json
 
-from conftest import playbook, sh
+from conftest import image_id, playbook, sh
 
 IMAGES = ["taylordash/debian:13", "taylordash/python:3.13", "taylordash/mosquitto:2.0", "taylordash/postgres:17"]
 
 
 def dockerd_pid():
     return open("/var/run/docker-ssd.pid", encoding="utf-8").read().strip()
-
-
-def image_id(ref):
-    return sh("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
 def test_daemon_json_change_restarts_the_engine_once_and_containers_survive(engine):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, playbook, sh
+from conftest import ROOT, image_id, playbook, sh
 
 PORT = 5055
 MIRROR = "127.0.0.1:%d/" % PORT
@@ -27,11 +27,6 @@ PULLED = {name: refs for name, refs in IMAGES.items() if refs["build"]}
 # `missing` pull policy leaves them (pushing every image would cost minutes of gzip on two cores).
 PUSHED = ["mosquitto", "haproxy"]
 SETTINGS = {"taylordash_image_source": "registry", "images_registry_mirror": MIRROR}
-
-
-def image_id(ref):
-    proc = sh("docker", "image", "inspect", "--format", "{{.Id}}", ref, check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else None
 
 
 @pytest.fixture(scope="module")
