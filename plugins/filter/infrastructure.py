@@ -99,6 +99,25 @@ def compose_unhealthy(ps_lines):
     return failing
 
 
+def config_files_wanted(configs, rendered, config_dir, owner_uids):
+    """What the configuration files should be, for disk_drift: `configs` (the role's list of src, dest,
+    owner), `rendered` (each src rendered, same order). A file with an owner in `owner_uids` belongs to
+    that uid and gid with mode 0600 (it holds credentials); the others have mode 0644, owner left alone,
+    as the role's template task writes them."""
+    if len(configs) != len(rendered):
+        raise AnsibleFilterError("config_files_wanted: %d files but %d rendered" % (len(configs), len(rendered)))
+    wanted = []
+    for config, text in zip(configs, rendered):
+        uid = owner_uids.get(config.get("owner") or "")
+        item = {"path": "%s/%s" % (str(config_dir).rstrip("/"), config["dest"]), "kind": "f",
+                "mode": "0600" if uid is not None else "0644",
+                "sha1": hashlib.sha1(str(text).encode("utf-8")).hexdigest()}
+        if uid is not None:
+            item.update(uid=uid, gid=uid)
+        wanted.append(item)
+    return wanted
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -107,4 +126,5 @@ class FilterModule(object):
             "env_secret_specs": env_secret_specs,
             "config_fingerprints": config_fingerprints,
             "compose_unhealthy": compose_unhealthy,
+            "config_files_wanted": config_files_wanted,
         }

@@ -39,7 +39,7 @@ PLAY = """\
         taylordash_project_name: %s
         taylordash_image_source: build
         taylordash_compose_files: [{dir}/docker-compose.yml]
-        taylordash_compose_wait_timeout: 20
+        taylordash_compose_wait_timeout: 10
         taylordash_compose_log_lines: 5
 """ % PROJECT
 

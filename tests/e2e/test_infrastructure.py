@@ -272,7 +272,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
 
 def test_a_failing_service_is_named_with_its_last_log_lines(stack):
     broken = {"infrastructure_service_overrides": {"alertmanager": {"image": "taylordash/node-exporter:1.9"}},
-              "infrastructure_wait_timeout": 60}
+              "infrastructure_wait_timeout": 20}
     try:
         run = redeploy(extra_vars=broken, tags="infrastructure")
         assert run.rc != 0, run
