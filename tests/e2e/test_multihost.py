@@ -293,7 +293,7 @@ def test_an_unreachable_host_is_named_and_does_not_stop_the_others(hosts, deploy
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     data["all"]["hosts"]["ghost"] = dict(data["all"]["hosts"]["app3"], ansible_port=closed,
-                                         taylordash_address="172.31.250.99")
+                                         taylordash_address=str(hosts.subnet[99]))
     data["all"]["children"]["app"]["hosts"]["ghost"] = None
     inventory = hosts.workdir / "inventory-ghost.yml"
     inventory.write_text(yaml.safe_dump(data))

@@ -31,7 +31,11 @@ BASE = "taylordash/debian:13"
 LABEL = "taylordash.testhost.context-sha256"
 PREFIX = "tdmh-"
 NETWORK = "taylordash-mh"
-SUBNET = ipaddress.ip_network("172.31.250.0/24")
+# The hosts' network: the first of these subnets that no route of this machine
+# overlaps. Docker hands out 172.17-31.0.0/16 to new networks in turn, so on a
+# busy engine any fixed choice in that range can be taken.
+SUBNETS = [ipaddress.ip_network(net) for net in ("172.31.250.0/24", "10.213.250.0/24", "10.214.250.0/24",
+                                                  "192.168.250.0/24")]
 SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto -o ControlPersist=120s"
 # What the host's dockerd needs without --privileged (which fails on the CI machine).
 # systempaths=unconfined: a writable /proc/sys, where dockerd (26) turns IPv6 off on
@@ -42,6 +46,23 @@ RUN_FLAGS = [
     "--security-opt", "systempaths=unconfined",
     "--device-cgroup-rule", "a *:* rwm", "--tmpfs", "/run", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
 ]
+
+
+def free_subnet():
+    """The first of SUBNETS that overlaps no route of this machine (every Docker bridge has one)."""
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=True).stdout
+    taken = []
+    for line in routes.splitlines():
+        first = line.split()[0] if line.split() else ""
+        if first != "default":
+            try:
+                taken.append(ipaddress.ip_network(first, strict=False))
+            except ValueError:
+                continue
+    for subnet in SUBNETS:
+        if not any(subnet.overlaps(net) for net in taken):
+            return subnet
+    raise RuntimeError("every candidate subnet for the test hosts overlaps a route: %s" % routes)
 
 
 def docker(*args, input=None, check=True, timeout=600):
@@ -103,9 +124,9 @@ class TestHosts:
         self.names = list(names)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="tdmh-"))
         self.key = self.workdir / "id_ed25519"
-        hosts = SUBNET.hosts()
-        self.gateway = next(hosts)
-        self.ips = {name: str(ip) for name, ip in zip(self.names, list(hosts)[9:])}  # .11, .12, ...
+        self.subnet = None
+        self.gateway = None
+        self.ips = {}
         self.ports = {}
         self.inventory_path = None
 
@@ -113,9 +134,13 @@ class TestHosts:
         """Build the image if needed, start every host, install the key and wait for sshd."""
         ensure_image()
         cleanup()
+        self.subnet = free_subnet()
+        hosts = self.subnet.hosts()
+        self.gateway = next(hosts)
+        self.ips = {name: str(ip) for name, ip in zip(self.names, list(hosts)[9:])}  # .11, .12, ...
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tdmh", "-f", str(self.key)],
                        check=True, capture_output=True)
-        docker("network", "create", "--driver", "bridge", "--subnet", str(SUBNET), "--gateway", str(self.gateway),
+        docker("network", "create", "--driver", "bridge", "--subnet", str(self.subnet), "--gateway", str(self.gateway),
                "--label", "taylordash.testhost=1", NETWORK)
         public = self.key.with_suffix(".pub").read_text()
         for name in self.names:
