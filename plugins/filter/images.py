@@ -12,7 +12,7 @@ import hashlib
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash
+from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash, dir_entry, file_entry
 
 _TAGGED = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -90,10 +90,11 @@ def image_build_plan(builds, rendered, images, image_refs, labels, hash_label):
         paths, contents = list(files.get("paths") or []), list(files.get("contents") or [])
         if len(paths) != len(contents):
             raise AnsibleFilterError("image_build_plan: %d paths but %d contents for %s" % (len(paths), len(contents), name))
-        entries = [(re.sub(r"\.j2$", "", path), "f", ("x" if build_file_mode(path) == "0755" else "-")
-                    + hashlib.sha256(str(content).encode("utf-8")).hexdigest())
+        # The entries build_context_hash would read from the rendered context on the host.
+        entries = [file_entry(re.sub(r"\.j2$", "", path), build_file_mode(path) == "0755",
+                              hashlib.sha256(str(content).encode("utf-8")).hexdigest())
                    for path, content in zip(paths, contents)]
-        entries += [(path, "d", "") for path in files.get("dirs") or []]
+        entries += [dir_entry(path) for path in files.get("dirs") or []]
         bases = []
         for base in build.get("from") or []:
             if base in plan["hashes"]:

@@ -30,6 +30,16 @@ def file_digest(path):
     return digest.hexdigest()
 
 
+def file_entry(rel, executable, digest):
+    """The entry of one regular file: its relative path, 'f', the executable bit ('x'/'-') and digest."""
+    return (rel, "f", ("x" if executable else "-") + digest)
+
+
+def dir_entry(rel):
+    """The entry of one directory (an empty directory counts too)."""
+    return (rel, "d", "")
+
+
 def tree_entries(root):
     """Sorted entries (relative path, kind, detail) of every file under root.
 
@@ -48,10 +58,9 @@ def tree_entries(root):
             if stat.S_ISLNK(info.st_mode):
                 entries.append((rel, "l", os.readlink(full)))
             elif stat.S_ISDIR(info.st_mode):
-                entries.append((rel, "d", ""))
+                entries.append(dir_entry(rel))
             elif stat.S_ISREG(info.st_mode):
-                executable = "x" if info.st_mode & stat.S_IXUSR else "-"
-                entries.append((rel, "f", executable + file_digest(full)))
+                entries.append(file_entry(rel, info.st_mode & stat.S_IXUSR, file_digest(full)))
             else:
                 raise ValueError("unsupported file type in build context: %s" % rel)
     return sorted(entries)
