@@ -53,6 +53,16 @@ def test_http_redirects_to_https(stack):
     assert proc.stdout == "https://%s/api/health" % DOMAIN
 
 
+@pytest.mark.parametrize("host,path,expect", [(DOMAIN, "/api/health", 200), (DOMAIN, "/", 200),
+                                              (DASHBOARD, "/dashboard/", 401)])
+def test_every_websecure_route_sends_hsts(stack, host, path, expect):
+    """The websecure entrypoint attaches secure-headers to every router: the app's (Docker labels) and the
+    dashboard's (file provider), on success and on an auth refusal alike."""
+    status, head = curl("https://%s%s" % (host, path), "-D", "-", host=host)
+    assert status == expect, head
+    assert "strict-transport-security: max-age=300" in head.lower(), head
+
+
 def test_an_unknown_host_gets_404(stack):
     status, _ = curl("https://unknown.example/", host="unknown.example", ca=False)
     assert status == 404
