@@ -10,6 +10,8 @@ import time
 import pytest
 import yaml
 
+from acme import (PEBBLE_ENV, TEST_CA_NAME, acme_vars, assert_chain_verifies, make_pebble_tls, management,
+                  wait_for_issued, wait_for_pebble)
 from conftest import ROOT, ansible_env, playbook
 from multihost.hosts import TestHosts
 
@@ -338,3 +340,39 @@ def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_
     assert hosts.exec("app3", "docker", "image", "inspect", "-f", "{{.Id}}", base).stdout.strip() == local_id
     again = ship_to(hosts, "app3", [base], images_ship_transfer="copy")
     assert again.rc == 0 and again.recap["app3"]["changed"] == 0, again
+
+
+def test_acme_certificates_for_app_hosts_routed_by_file_and_the_dashboard(hosts, deployed, tmp_path):
+    """Last in the module (it leaves core on ACME): pebble on core's project network issues, over
+    HTTP-01, the certificates core's Traefik serves for the app, whose routes to the app hosts
+    come from the file provider, and for the dashboard; both chain to pebble's current root."""
+    workdir = tmp_path / "pebble"
+    workdir.mkdir()
+    make_pebble_tls(workdir)
+    hosts.exec("core", "mkdir", "-p", "/opt/pebble")
+    subprocess.run(["docker", "cp", "%s/." % workdir, "tdmh-core:/opt/pebble/"], check=True)
+    subprocess.run(["docker", "cp", "/usr/bin/pebble", "tdmh-core:/opt/pebble/pebble"], check=True)
+    hosts.exec("core", "chmod", "-R", "a+rX", "/opt/pebble")
+    hosts.exec("core", "cp", "/opt/pebble/ca.pem", "/opt/taylordash/config/traefik/certs/" + TEST_CA_NAME)
+    # Debian's pebble binary in the Debian-based image core already runs Traefik from; its management
+    # API published on core's address for this test to read the root from.
+    hosts.exec("core", "docker", "run", "-d", "--name", "pebble", "--network", "taylordash", *PEBBLE_ENV,
+               "-p", "15000:15000", "-v", "/opt/pebble:/pebble:ro", "--user", "65534", "--entrypoint",
+               "/pebble/pebble", "taylordash/traefik:3.7", "-config", "/pebble/pebble-config.json")
+    core = hosts.ip("core")
+    wait_for_pebble(core, workdir, lambda: hosts.exec("core", "docker", "logs", "pebble", check=False).stderr)
+    run = keep("multihost-acme", playbook("deploy-prod.yml", "-i", str(hosts.inventory_path), "--limit", "core",
+                                          "--tags", "infrastructure,proxy",
+                                          extra_vars=dict(deployed["extra"], **acme_vars()), stack_vars=False))
+    assert run.rc == 0, run
+    apps = hosts.exec("core", "cat", "/opt/taylordash/config/traefik/dynamic/apps.yml").stdout
+    assert all("http://%s:" % hosts.ip(app) in apps for app in ("app1", "app2", "app3")), apps
+    root = management(core, "/roots/0", workdir)
+    for name in (DOMAIN, "traefik." + DOMAIN):
+        chain = wait_for_issued(core, name)
+        (tmp_path / name).mkdir()
+        assert_chain_verifies(chain, root, name, tmp_path / name)
+    code = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "15", "--cacert",
+                           str(tmp_path / DOMAIN / "root.pem"), "--resolve", "%s:443:%s" % (DOMAIN, core),
+                           "https://%s/api/health" % DOMAIN], capture_output=True, text=True, check=False)
+    assert code.stdout == "200", code
