@@ -3,7 +3,7 @@
 # MIT License
 """Filters that place services on inventory groups and say how hosts reach each other.
 
-Every service runs on the hosts of one inventory group (taylordash_placement:
+Every service runs on the hosts of one inventory group (its catalogue `group`:
 service -> group). A host runs the services of every group it is in; one host
 in every group is the single-host case, where everything talks over the
 Compose network by service name. When a service a host needs runs elsewhere,
@@ -32,7 +32,7 @@ def _placed(groups, placement):
 def placement_hosts(groups, placement):
     """service -> the hosts that run it (see the module docstring)."""
     if not isinstance(placement, dict) or not all(isinstance(g, str) and g for g in placement.values()):
-        raise AnsibleFilterError("taylordash_placement must map each service to an inventory group name")
+        raise AnsibleFilterError("every service of taylordash_services needs a group (an inventory group name)")
     return _placed(groups, placement)
 
 
@@ -51,7 +51,7 @@ def placement_errors(groups, placement, replicable, play_hosts):
                           "it out of the play (--limit)" % (host, ", ".join(sorted(set(placement.values())))))
     for service, hosts in sorted(_placed(groups, placement).items()):
         if len(hosts) > 1 and service not in replicable:
-            errors.append("%s runs on one host only, but group %s (taylordash_placement.%s) has %d: %s"
+            errors.append("%s runs on one host only, but group %s (taylordash_services.%s.group) has %d: %s"
                           % (service, placement[service], service, len(hosts), ", ".join(hosts)))
     return errors
 
@@ -118,15 +118,12 @@ def enabled_services(placement, infra_services, overrides, disabled):
     return sorted(out)
 
 
-# Services whose image has another name in taylordash_images.
-_IMAGE_OF = {"socket-proxy": "haproxy"}
-
-
-def image_refs_for(services, image_refs, app_refs):
-    """The image references a host needs for the services it runs (app images from app_refs)."""
+def image_refs_for(services, image_refs, app_refs, images_of=None):
+    """The image references a host needs for the services it runs: app images from app_refs, the others
+    from image_refs under each service's catalogue `image` key (images_of: service -> key; default its name)."""
     out = []
     for service in services:
-        ref = app_refs.get(service) or image_refs.get(_IMAGE_OF.get(service, service))
+        ref = app_refs.get(service) or image_refs.get((images_of or {}).get(service, service))
         if ref and ref not in out:
             out.append(ref)
     return out
@@ -135,7 +132,7 @@ def image_refs_for(services, image_refs, app_refs):
 def endpoint(endpoints, name, part=None):
     """The first host:port of an endpoint (or its `host` / `port` part)."""
     if name not in endpoints or not endpoints[name]:
-        raise AnsibleFilterError("no host runs %s (see taylordash_placement)" % name)
+        raise AnsibleFilterError("no host runs %s (see the groups in taylordash_services)" % name)
     value = endpoints[name][0]
     if part is None:
         return value

@@ -37,6 +37,9 @@ CASES = {
     ),
     "engine-log-size-pattern": ({"docker_engine_log_max_size": "ten megabytes"}, ["docker_engine_log_max_size"]),
     "engine-wait-timeout-type": ({"docker_engine_wait_timeout": "soon"}, ["docker_engine_wait_timeout"]),
+    # The catalogue's whole matrix is tests/unit/plugins/module_utils/test__catalogue.py; this proves it runs first.
+    "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
+                              ["taylordash_services.postgres.memroy: unknown key"]),
     "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
     "infra-unknown-service": ({"infrastructure_service_overrides": {"redis": {"memory": "1g"}}},
                               ["infrastructure_service_overrides.redis"]),
@@ -119,6 +122,8 @@ PLACEMENT_CASES = {
                          ["host stray is in none of the groups"]),
     "postgres-on-two-hosts": ({"proxy": ["a"], "app": ["a"], "data": ["a", "b"], "monitoring": ["a"]}, [],
                               ["postgres runs on one host only", "a, b"]),
+    "group-without-host": ({"proxy": ["a"], "app": ["a"], "data": ["a"]}, [],
+                           ["taylordash_services.grafana.group: no host is in group monitoring"]),
 }
 
 

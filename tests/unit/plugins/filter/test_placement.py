@@ -90,5 +90,5 @@ def test_endpoint_parts():
 def test_image_refs_for_a_host():
     refs = {"haproxy": "taylordash/haproxy:3.0", "postgres": "taylordash/postgres:17", "python": "x"}
     assert f.image_refs_for(["postgres", "socket-proxy", "backend", "grafana"], refs,
-                            {"backend": "taylordash/backend:abc"}) == [
+                            {"backend": "taylordash/backend:abc"}, {"socket-proxy": "haproxy"}) == [
         "taylordash/postgres:17", "taylordash/haproxy:3.0", "taylordash/backend:abc"]

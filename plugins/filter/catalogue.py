@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Thin adapters over module_utils/_catalogue.py: the merged service catalogue,
+its problems, and the structures derived from it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue
+
+
+def service_catalogue(services, overrides):
+    """taylordash_services with taylordash_service_overrides merged over it."""
+    if not isinstance(services, dict) or not isinstance(overrides or {}, dict):
+        raise AnsibleFilterError("taylordash_services and taylordash_service_overrides must be mappings")
+    return _catalogue.merge(services, overrides)
+
+
+def catalogue_errors(catalogue, groups=None):
+    """Every problem of the merged catalogue, each naming the service and the key."""
+    return _catalogue.errors(catalogue, groups)
+
+
+def catalogue_view(catalogue):
+    """What the roles read: placement, replicable, disabled, images, endpoint_ports, consumers."""
+    try:
+        return {"placement": _catalogue.placement(catalogue), "replicable": _catalogue.replicable(catalogue),
+                "disabled": _catalogue.disabled(catalogue),
+                "images": _catalogue.images(catalogue), "endpoint_ports": _catalogue.endpoint_ports(catalogue),
+                "consumers": _catalogue.consumers(catalogue)}
+    except (AttributeError, KeyError, TypeError) as exc:
+        problems = _catalogue.errors(catalogue)
+        raise AnsibleFilterError("; ".join(problems) if problems else "taylordash_services: %s" % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
+                "catalogue_view": catalogue_view}

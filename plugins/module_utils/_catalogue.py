@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""The service catalogue: one entry per service, and what is derived from it.
+
+An entry (``taylordash_services.<name>``, with ``taylordash_service_overrides``
+merged over it key by key) says where a service runs and how others reach it::
+
+    postgres:
+      group: data                 # inventory group whose hosts run it
+      image: postgres             # its key in taylordash_images (default: the service's name)
+      replicable: false           # may it run on several hosts at once
+      ports:                      # endpoints other services call, by a name unique in the catalogue
+        postgres:
+          container: 5432         # the port inside the container
+          port: 5432              # published on the host's address for callers on other hosts
+          callers: [backend]      # the services that call it (their hosts may connect)
+          public: false           # published for everyone anyway (then no allow list)
+
+Everything here is pure: plain data in, plain data out, errors as messages
+naming the service and the key. The filters in plugins/filter/catalogue.py
+are thin adapters for templates and tasks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "ports", "enabled"))
+PORT_KEYS = frozenset(("container", "port", "callers", "public"))
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_VARIABLE = "taylordash_services"
+
+
+def merge(services, overrides):
+    """The catalogue with each override merged over its entry (dicts merged key by key, recursively;
+    any other value replaces). An override may add a new service."""
+    out = copy.deepcopy(services or {})
+    for name, override in (overrides or {}).items():
+        out[name] = _merge(out.get(name, {}), override)
+    return out
+
+
+def _merge(base, override):
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(base.get(key), value) if key in base else copy.deepcopy(value)
+    return out
+
+
+def _port_number(value):
+    """The int value of a port, or None when it is not a whole number from 1 to 65535."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= 65535 else None
+
+
+def _flag(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def errors(services, groups=None, overrides_name="taylordash_service_overrides"):
+    """Every problem of the catalogue at once, each naming the service and the key.
+
+    groups: the inventory's groups (name -> hosts); with them, an enabled service
+    whose group has no host is an error while any catalogue group has hosts
+    (without placement groups everything runs on every host).
+    """
+    found = []
+
+    def say(service, key, text):
+        found.append("%s.%s.%s: %s (set it in %s.%s)" % (_VARIABLE, service, key, text, overrides_name, service))
+
+    if not isinstance(services, dict) or not services:
+        return ["%s must map each service name to its entry" % _VARIABLE]
+    endpoints = {}
+    for name in sorted(services):
+        entry = services[name]
+        if not _NAME.match(str(name)):
+            found.append("%s: service name %r must be lower-case letters, digits and '-'" % (_VARIABLE, name))
+        if not isinstance(entry, dict):
+            say(name, "", "must be a mapping")
+            continue
+        for key in sorted(set(entry) - ENTRY_KEYS):
+            say(name, key, "unknown key; the keys are %s" % ", ".join(sorted(ENTRY_KEYS)))
+        group = entry.get("group")
+        if not isinstance(group, str) or not group:
+            say(name, "group", "must be an inventory group name")
+        if "image" in entry and (not isinstance(entry["image"], str) or not entry["image"]):
+            say(name, "image", "must name an entry of taylordash_images")
+        ports = entry.get("ports", {})
+        if not isinstance(ports, dict):
+            say(name, "ports", "must map endpoint names to {container, port, callers, public}")
+            continue
+        for endpoint in sorted(ports):
+            spec = ports[endpoint]
+            where = "ports.%s" % endpoint
+            if not _NAME.match(str(endpoint)):
+                say(name, where, "endpoint name must be lower-case letters, digits and '-'")
+            if endpoint in endpoints:
+                say(name, where, "endpoint name is also %s's; endpoint names are unique" % endpoints[endpoint])
+            endpoints.setdefault(endpoint, name)
+            if not isinstance(spec, dict):
+                say(name, where, "must be a mapping with container and port")
+                continue
+            for key in sorted(set(spec) - PORT_KEYS):
+                say(name, "%s.%s" % (where, key), "unknown key; the keys are %s" % ", ".join(sorted(PORT_KEYS)))
+            for key in ("container", "port"):
+                if _port_number(spec.get(key)) is None:
+                    say(name, "%s.%s" % (where, key), "%r is not a port (1-65535)" % (spec.get(key),))
+            callers = spec.get("callers", [])
+            if not isinstance(callers, list):
+                say(name, "%s.callers" % where, "must be a list of service names")
+                continue
+            for caller in callers:
+                if caller not in services:
+                    say(name, "%s.callers" % where, "%r is not a service of the catalogue" % (caller,))
+    # A port is published on the host's address once: two endpoints of services in one group cannot share it.
+    published = {}
+    for name in sorted(services):
+        entry = services[name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("ports", {}), dict):
+            continue
+        for endpoint, spec in sorted(entry.get("ports", {}).items()):
+            port = _port_number(spec.get("port")) if isinstance(spec, dict) else None
+            if port is None:
+                continue
+            key = (entry.get("group"), port)
+            if key in published:
+                say(name, "ports.%s.port" % endpoint, "%d is published twice in group %s (also by %s)"
+                    % (port, entry.get("group"), published[key]))
+            else:
+                published[key] = "%s.ports.%s" % (name, endpoint)
+    if groups is not None:
+        in_use = {s.get("group") for s in services.values() if isinstance(s, dict) and groups.get(s.get("group"))}
+        if in_use:
+            for name in sorted(services):
+                entry = services[name]
+                if isinstance(entry, dict) and _flag(entry.get("enabled", True)) and not groups.get(entry.get("group")):
+                    say(name, "group", "no host is in group %s, while the inventory places services in %s"
+                        % (entry.get("group"), ", ".join(sorted(in_use))))
+    return found
+
+
+def placement(services):
+    """service -> its inventory group."""
+    return {name: entry["group"] for name, entry in services.items()}
+
+
+def replicable(services):
+    """Services that may run on several hosts at once."""
+    return sorted(name for name, entry in services.items() if _flag(entry.get("replicable", False)))
+
+
+def disabled(services):
+    """Services switched off in the catalogue (enabled: false)."""
+    return sorted(name for name, entry in services.items() if not _flag(entry.get("enabled", True)))
+
+
+def images(services):
+    """service -> its key in taylordash_images."""
+    return {name: entry.get("image", name) for name, entry in services.items()}
+
+
+def endpoint_ports(services):
+    """endpoint -> {service, target, port, public}: the container port, and the port it is published
+    on for callers on other hosts (see the placement filters' cross_host)."""
+    out = {}
+    for name, entry in services.items():
+        for endpoint, spec in (entry.get("ports") or {}).items():
+            out[endpoint] = {"service": name, "target": _port_number(spec["container"]),
+                             "port": _port_number(spec["port"])}
+            if _flag(spec.get("public", False)):
+                out[endpoint]["public"] = True
+    return out
+
+
+def consumers(services):
+    """endpoint -> the services that call it."""
+    return {endpoint: list(spec.get("callers", []))
+            for entry in services.values() for endpoint, spec in (entry.get("ports") or {}).items()}

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+"""The service catalogue: merging overrides, every bad entry named by service and key, and the
+structures the roles read, derived from the shipped catalogue."""
+
+import copy
+
+import pytest
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue as c
+from roles import load
+
+SHIPPED = load("roles/taylordash/defaults/main.yml")["taylordash_services"]
+ALL_GROUPS = {"proxy": ["a"], "app": ["a"], "data": ["a"], "monitoring": ["a"]}
+
+
+def with_(**changes):
+    """The shipped catalogue with overrides merged (the way users change it)."""
+    return c.merge(SHIPPED, changes)
+
+
+def test_the_shipped_catalogue_has_no_problem():
+    assert c.errors(SHIPPED) == []
+    assert c.errors(SHIPPED, ALL_GROUPS) == []
+    assert c.errors(SHIPPED, {"all": ["a"], "ungrouped": ["a"]}) == []
+
+
+BAD = {
+    "unknown-key": (with_(postgres={"memroy": "2g"}), ["taylordash_services.postgres.memroy: unknown key",
+                                                       "taylordash_service_overrides.postgres"]),
+    "unknown-port-key": (with_(postgres={"ports": {"postgres": {"hostport": 1}}}),
+                         ["taylordash_services.postgres.ports.postgres.hostport: unknown key"]),
+    "port-out-of-range": (with_(postgres={"ports": {"postgres": {"port": 70000}}}),
+                          ["taylordash_services.postgres.ports.postgres.port: 70000 is not a port"]),
+    "port-zero": (with_(postgres={"ports": {"postgres": {"container": 0}}}),
+                  ["taylordash_services.postgres.ports.postgres.container: 0 is not a port"]),
+    "port-not-a-number": (with_(backend={"ports": {"backend": {"port": "http"}}}),
+                          ["taylordash_services.backend.ports.backend.port: 'http' is not a port"]),
+    "port-bool": (with_(backend={"ports": {"backend": {"container": True}}}),
+                  ["taylordash_services.backend.ports.backend.container: True is not a port"]),
+    "port-published-twice-in-a-group": (
+        with_(victoriametrics={"ports": {"victoriametrics": {"port": 5432}}}),
+        ["taylordash_services.victoriametrics.ports.victoriametrics.port: 5432 is published twice in group data "
+         "(also by postgres.ports.postgres)"]),
+    "unknown-caller": (with_(postgres={"ports": {"postgres": {"callers": ["backend", "backnd"]}}}),
+                       ["taylordash_services.postgres.ports.postgres.callers: 'backnd' is not a service"]),
+    "callers-not-a-list": (with_(postgres={"ports": {"postgres": {"callers": "backend"}}}),
+                           ["taylordash_services.postgres.ports.postgres.callers: must be a list"]),
+    "no-group": (with_(grafana={"group": ""}), ["taylordash_services.grafana.group: must be an inventory group"]),
+    "endpoint-name-twice": (with_(frontend={"ports": {"backend": {"container": 1, "port": 2}}}),
+                            ["taylordash_services.frontend.ports.backend: endpoint name is also backend's"]),
+    "bad-service-name": (with_(**{"Bad_Name": {"group": "app"}}), ["service name 'Bad_Name'"]),
+    "entry-not-a-mapping": (with_(grafana="monitoring"), ["taylordash_services.grafana.: must be a mapping"]),
+    "image-empty": (with_(postgres={"image": ""}), ["taylordash_services.postgres.image: must name an entry"]),
+}
+
+
+@pytest.mark.parametrize("catalogue,expected", list(BAD.values()), ids=list(BAD))
+def test_each_bad_entry_is_named_by_service_and_key(catalogue, expected):
+    found = c.errors(catalogue)
+    for fragment in expected:
+        assert any(fragment in line for line in found), (fragment, found)
+
+
+def test_every_problem_is_reported_at_once():
+    found = c.errors(with_(postgres={"memroy": "2g"}, backend={"ports": {"backend": {"port": 0}}}))
+    assert len(found) == 2, found
+
+
+@pytest.mark.parametrize("groups,problem", [
+    ({"proxy": ["a"], "app": ["a"], "data": ["a"]}, "grafana.group: no host is in group monitoring"),
+    ({"proxy": ["a"], "app": ["b"], "monitoring": ["a"]}, "postgres.group: no host is in group data"),
+])
+def test_an_enabled_service_whose_group_has_no_host_fails_while_groups_are_in_use(groups, problem):
+    assert any(problem in line for line in c.errors(SHIPPED, groups)), c.errors(SHIPPED, groups)
+
+
+def test_a_disabled_service_may_have_a_group_without_hosts():
+    catalogue = with_(**{name: {"enabled": False} for name in ("prometheus", "alertmanager", "grafana",
+                                                                "node-exporter", "postgres-exporter")})
+    assert c.errors(catalogue, {"proxy": ["a"], "app": ["a"], "data": ["a"]}) == []
+    assert c.disabled(catalogue) == ["alertmanager", "grafana", "node-exporter", "postgres-exporter", "prometheus"]
+
+
+def test_without_placement_groups_everything_runs_everywhere_and_nothing_is_missing():
+    assert c.errors(SHIPPED, {"all": ["a", "b"], "ungrouped": ["a", "b"]}) == []
+
+
+def test_merge_is_key_by_key_and_leaves_the_catalogue_alone():
+    before = copy.deepcopy(SHIPPED)
+    merged = c.merge(SHIPPED, {"backend": {"ports": {"backend": {"port": 18000}}}, "extra": {"group": "app"}})
+    assert merged["backend"]["ports"]["backend"] == {"container": 8000, "port": 18000, "callers": ["traefik"]}
+    assert merged["backend"]["ports"]["backend-metrics"]["port"] == 9101
+    assert merged["extra"] == {"group": "app"}
+    assert SHIPPED == before
+    assert c.merge(SHIPPED, {"postgres": {"ports": {"postgres": {"callers": ["backend"]}}}})[
+        "postgres"]["ports"]["postgres"]["callers"] == ["backend"]  # lists replace
+
+
+# What the roles read, as they read it before the catalogue existed (taylordash_placement,
+# taylordash_replicable, _taylordash_endpoint_ports, _taylordash_consumers and the image alias
+# were written by hand in four places); the catalogue must say exactly the same.
+PLACEMENT = {"traefik": "proxy", "socket-proxy": "proxy", "backend": "app", "frontend": "app", "postgres": "data",
+             "mosquitto": "data", "victoriametrics": "data", "minio": "data", "prometheus": "monitoring",
+             "alertmanager": "monitoring", "grafana": "monitoring", "node-exporter": "monitoring",
+             "postgres-exporter": "monitoring"}
+ENDPOINT_PORTS = {
+    "postgres": {"service": "postgres", "target": 5432, "port": 5432},
+    "mosquitto": {"service": "mosquitto", "target": 1883, "port": 1883, "public": True},
+    "victoriametrics": {"service": "victoriametrics", "target": 8428, "port": 8428},
+    "prometheus": {"service": "prometheus", "target": 9090, "port": 9090},
+    "alertmanager": {"service": "alertmanager", "target": 9093, "port": 9093},
+    "traefik-metrics": {"service": "traefik", "target": 8082, "port": 8082},
+    "node-exporter": {"service": "node-exporter", "target": 9100, "port": 9100},
+    "postgres-exporter": {"service": "postgres-exporter", "target": 9187, "port": 9187},
+    "minio": {"service": "minio", "target": 9000, "port": 9000},
+    "backend": {"service": "backend", "target": 8000, "port": 8000},
+    "backend-metrics": {"service": "backend", "target": 9100, "port": 9101},
+    "frontend": {"service": "frontend", "target": 8080, "port": 8080},
+}
+CONSUMERS = {"postgres": ["backend", "postgres-exporter"], "mosquitto": ["backend"],
+             "victoriametrics": ["prometheus", "grafana"], "prometheus": ["grafana"], "alertmanager": ["prometheus"],
+             "traefik-metrics": ["prometheus"], "node-exporter": ["prometheus"], "postgres-exporter": ["prometheus"],
+             "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"]}
+
+
+@pytest.mark.parametrize("derive,expected", [
+    (c.placement, PLACEMENT),
+    (c.replicable, ["backend", "frontend"]),
+    (c.endpoint_ports, ENDPOINT_PORTS),
+    (c.consumers, CONSUMERS),
+    (c.disabled, []),
+], ids=["placement", "replicable", "endpoint_ports", "consumers", "disabled"])
+def test_the_shipped_catalogue_derives_what_the_roles_read(derive, expected):
+    assert derive(SHIPPED) == expected
+
+
+def test_images_default_to_the_service_name():
+    images = c.images(SHIPPED)
+    assert images["socket-proxy"] == "haproxy" and images["postgres"] == "postgres" and images["backend"] == "backend"
+
+
+def test_an_override_moves_a_service_and_its_endpoint_together():
+    moved = with_(postgres={"group": "db", "ports": {"postgres": {"port": 15432}}})
+    assert c.placement(moved)["postgres"] == "db"
+    assert c.endpoint_ports(moved)["postgres"] == {"service": "postgres", "target": 5432, "port": 15432}
