@@ -60,4 +60,8 @@ e2e: setup
 # Unit tests run after molecule built the images: the real-broker tests need
 # them, and under `make test` they fail rather than skip without them.
 test: export TAYLORDASH_REQUIRE_ENGINE := 1
-test: lint molecule unit app e2e ## every test: lint, molecule on the real engine, unit, the app's tests, end to end
+test: setup ## every test: lint, molecule on the real engine, unit, the app's tests, end to end (each stage timed)
+	@for stage in lint molecule unit app e2e; do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage || exit 1; \
+	  echo "== stage $$stage took $$(( $$(date +%s) - start ))s"; \
+	done

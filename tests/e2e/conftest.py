@@ -147,3 +147,23 @@ def pytest_collection_modifyitems(session, config, items):
         name = item.module.__name__.rsplit(".", 1)[-1]
         return ORDER.index(name) if name in ORDER else len(ORDER)
     items.sort(key=rank)  # stable: the order inside each file is kept
+
+
+# `make test` keeps the slowest tests (setup, call and teardown together, so a shared
+# fixture counts where it is first built) in reports/slowest-e2e.txt; .ci/run prints it.
+SLOWEST = ROOT / "reports" / "slowest-e2e.txt"
+_durations = {}
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _durations:
+        return
+    SLOWEST.parent.mkdir(parents=True, exist_ok=True)
+    ranked = sorted(_durations.items(), key=lambda item: -item[1])
+    total = sum(_durations.values())
+    lines = ["%8.1fs  %s" % (seconds, nodeid) for nodeid, seconds in ranked[:40]]
+    SLOWEST.write_text("%d tests, %.0fs in all; the 40 slowest:\n%s\n" % (len(ranked), total, "\n".join(lines)))
