@@ -16,7 +16,7 @@ export JUNIT_HIDE_TASK_ARGUMENTS := true
 export JUNIT_TASK_RELATIVE_PATH := $(CURDIR)
 endif
 
-.PHONY: setup deploy engine test lint unit app molecule e2e clean-venv
+.PHONY: setup deploy engine test lint unit integration app molecule e2e clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PY) >/dev/null || { echo "python3 is required"; exit 1; }
@@ -37,8 +37,13 @@ lint: setup
 	yamllint -s .
 	ansible-lint
 
+# Pure: no engine, no network; runs first and takes seconds.
 unit: setup
 	python -m pytest -q tests/unit
+
+# Real containers of the images molecule built (a broker, promtool, the socket proxy).
+integration: setup
+	python -m pytest -q tests/integration
 
 # The reference app's own tests (real PostgreSQL and Mosquitto containers from
 # the images molecule built), in a virtualenv of the app's pinned requirements.
@@ -57,11 +62,11 @@ molecule: setup
 e2e: setup
 	python -m pytest -q --durations=40 tests/e2e
 
-# Unit tests run after molecule built the images: the real-broker tests need
-# them, and under `make test` they fail rather than skip without them.
+# Unit tests run first (pure, seconds); integration tests after molecule built
+# the images they run, and under `make test` they fail rather than skip without them.
 test: export TAYLORDASH_REQUIRE_ENGINE := 1
-test: setup ## every test: lint, molecule on the real engine, unit, the app's tests, end to end (each stage timed)
-	@for stage in lint molecule unit app e2e; do \
+test: setup ## every test: lint, unit, molecule on the real engine, integration, the app's tests, end to end (each stage timed)
+	@for stage in lint unit molecule integration app e2e; do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage || exit 1; \
 	  echo "== stage $$stage took $$(( $$(date +%s) - start ))s"; \
 	done

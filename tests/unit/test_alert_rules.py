@@ -8,26 +8,22 @@ the project's Prometheus image. The test file computes its series, thresholds
 and evaluation times from the variables, so every variable set must pass; a
 rules file rendered with other values than its test must fail.
 
-The promtool tests need the engine and the image (PROMTOOL_IMAGE overrides it):
-tests/unit/engine.py skips them by hand and fails them under `make test`; the
-render checks always run.
+Here the render checks; promtool in the image:
+tests/integration/test_alert_rules_promtool.py.
 """
 
 import os
-import subprocess
 
 import jinja2
 import pytest
 import yaml
 
-from ansible_collections.taylordash.ops.tests.unit.engine import require_image
 from ansible_collections.taylordash.ops.tests.unit.roles import ROOT, load as _load, render as _render
 
 TEMPLATES = os.path.join(ROOT, "roles", "infrastructure", "templates", "prometheus", "rules")
 RULES = "taylordash.rules.yml"
 TESTS = "taylordash.rules.test.yml"
 MOUNT = "/etc/prometheus/rules"
-IMAGE = os.environ.get("PROMTOOL_IMAGE", "taylordash/prometheus:2.53")
 
 VARIABLES = [
     "infrastructure_alert_service_down_for",
@@ -116,24 +112,6 @@ def write(directory, rules_overrides, tests_overrides):
     directory.chmod(0o755)
 
 
-@pytest.fixture(scope="module")
-def promtool():
-    """Run promtool in the Prometheus image with a directory mounted where the role mounts the rules."""
-    require_image(IMAGE, "promtool check/test rules")
-
-    def run(directory, *args):
-        return subprocess.run(
-            ["docker", "run", "--rm", "--user", "0", "--network", "none",
-             "-v", f"{directory}:{MOUNT}:ro", "--entrypoint", "promtool", IMAGE, *args],
-            capture_output=True, text=True, check=False, timeout=300)
-
-    return run
-
-
-def _output(result):
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-
 # -- render checks (no Docker) ----------------------------------------------
 
 
@@ -195,31 +173,3 @@ def test_service_down_eval_times(overrides, expected):
 def test_unknown_duration_unit_fails_the_render():
     with pytest.raises(jinja2.UndefinedError):
         render(TESTS, {"infrastructure_alert_disk_for": "10min"})
-
-
-# -- promtool ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("overrides", list(PASSING.values()), ids=list(PASSING))
-def test_promtool_passes(promtool, tmp_path, overrides):
-    write(tmp_path, overrides, overrides)
-    check = promtool(tmp_path, "check", "rules", f"{MOUNT}/{RULES}")
-    assert check.returncode == 0, _output(check)
-    assert "SUCCESS: 5 rules found" in check.stdout, _output(check)
-    test = promtool(tmp_path, "test", "rules", f"{MOUNT}/{TESTS}")
-    assert test.returncode == 0, _output(test)
-    assert "SUCCESS" in test.stdout, _output(test)
-
-
-@pytest.mark.parametrize("rules_overrides,alert,reason", list(FAILING.values()), ids=list(FAILING))
-def test_promtool_fails_when_rules_differ_from_their_test(promtool, tmp_path, rules_overrides, alert, reason):
-    write(tmp_path, rules_overrides, {})
-    check = promtool(tmp_path, "check", "rules", f"{MOUNT}/{RULES}")
-    assert check.returncode == 0, _output(check)
-    test = promtool(tmp_path, "test", "rules", f"{MOUNT}/{TESTS}")
-    assert test.returncode != 0, _output(test)
-    output = test.stdout + test.stderr
-    assert f"alertname: {alert}," in output, _output(test)
-    assert reason in output, _output(test)
-    for other in set(ALERTS) - {alert}:
-        assert f"alertname: {other}," not in output, _output(test)
