@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark (not run in CI): deploy-prod.yml against plain docker compose, on the deployed stack.
+"""Benchmark (not run in CI): the playbooks against plain docker compose, on the deployed stack.
 
-In one run, on the stack `make deploy` left in /opt/taylordash:
+In one run, on the stack `make deploy` left in /opt/taylordash, each measured
+-n times (medians), printed next to the targets of the redesign (no thresholds,
+no failure: a report):
 
   (a) no-op: `ansible-playbook deploy-prod.yml` on the converged stack, against
       `docker compose -f docker-compose.yml -f docker-compose.app.yml up -d --wait`
-      on the same rendered project (also a no-op);
+      on the same rendered project (also a no-op); and the tasks of the recap
+      (ok + changed + skipped, one host). Target: at most 15 s and 60 tasks.
   (b) cold: after `docker compose down` (volumes kept, images present),
       `ansible-playbook deploy-prod.yml`, against the audit's start-production.sh
       sequence on the same images and rendered files (up postgres mosquitto
       victoriametrics, poll pg_isready, up backend frontend, up prometheus,
-      up traefik; MinIO and Grafana have no offline image).
+      up traefik; MinIO and Grafana have no offline image) followed by a wait
+      until every service reports healthy, with the same healthchecks.
+      Target: at most 1.3 times the sequence.
+  (c) `ansible-playbook health-check.yml` against `docker compose ps`.
+      Target: at most 4 s.
+  (d) with Mitogen's strategy (`pip install mitogen`; measured when it is
+      importable, never required): the no-op deploy and the health check.
 
-It prints each median, both ratios, the task count of the no-op run and the
-slowest tasks of a no-op run (profile_tasks), i.e. where the time goes. The
-audit's script waits for PostgreSQL only, so it returns before the other
-services are healthy; the playbook returns when every service is healthy and
-the app answers. No thresholds.
+Then the slowest tasks of a no-op run (profile_tasks): where the time goes.
 
     .venv/bin/python bench/deploy_vs_compose.py [-n 3]
 """
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -52,8 +58,33 @@ def timed(cmd, **kwargs):
     return elapsed, proc.stdout
 
 
-def playbook(**extra):
-    return timed(["ansible-playbook", "deploy-prod.yml"], env=env(**extra))
+def playbook(name="deploy-prod.yml", **extra):
+    return timed(["ansible-playbook", name], env=env(**extra))
+
+
+def mitogen_env():
+    """The variables that switch ansible to Mitogen's linear strategy, or None without mitogen."""
+    try:
+        import ansible_mitogen  # noqa: F401 - only its location is needed
+    except ImportError:
+        return None
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def wait_healthy(timeout=300):
+    """Poll compose ps until every service of the project runs and every healthcheck passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(COMPOSE + ["ps", "--all", "--format", "json"], capture_output=True, text=True).stdout
+        items = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        services = subprocess.run(COMPOSE + ["config", "--services"], capture_output=True, text=True).stdout.split()
+        states = {item["Service"]: (item.get("State"), item.get("Health") or "") for item in items}
+        if all(states.get(name, ("", ""))[0] == "running" and states[name][1] in ("", "healthy")
+               for name in services):
+            return
+        time.sleep(0.5)
+    sys.exit("the stack did not become healthy within %ds" % timeout)
 
 
 def audit_sequence():
@@ -69,6 +100,7 @@ def audit_sequence():
     for services in (["backend", "frontend"], ["prometheus"], ["traefik"]):
         subprocess.run(COMPOSE + ["up", "-d"] + services, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+    wait_healthy()
     return time.monotonic() - start
 
 
@@ -82,6 +114,7 @@ def main():
     args = parser.parse_args()
     if not (DEPLOY / "docker-compose.app.yml").exists():
         sys.exit("deploy first (make deploy): %s/docker-compose.app.yml is missing" % DEPLOY)
+    med = statistics.median
 
     print("converging once before measuring ...", flush=True)
     playbook()
@@ -92,8 +125,20 @@ def main():
         noop_playbook.append(elapsed)
         ok, changed, failed, skipped = map(int, RECAP.findall(out)[-1])
         assert changed == 0, "the converged stack changed on a no-op run"
-        tasks = (ok, skipped)
+        tasks = (ok, changed, skipped)
         noop_compose.append(timed(COMPOSE + ["up", "-d", "--wait"])[0])
+
+    health_playbook, health_compose = [], []
+    for _ in range(args.n):
+        health_playbook.append(playbook("health-check.yml")[0])
+        health_compose.append(timed(COMPOSE + ["ps"])[0])
+
+    mitogen = mitogen_env()
+    mitogen_noop, mitogen_health = [], []
+    if mitogen:
+        for _ in range(args.n):
+            mitogen_noop.append(playbook(**mitogen)[0])
+            mitogen_health.append(playbook("health-check.yml", **mitogen)[0])
 
     cold_playbook, cold_script = [], []
     for _ in range(args.n):
@@ -106,14 +151,22 @@ def main():
     _, profiled = playbook(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="12")
     slowest = [line for line in profiled.splitlines() if re.search(r"-{3,}\s+\d+\.\d+s$", line)][:12]
 
-    med = statistics.median
     print()
-    print("(a) no-op   deploy-prod.yml %6.1fs   docker compose up -d --wait %5.1fs   ratio %5.1fx"
+    print("medians of %d runs each                                   target" % args.n)
+    print("(a) no-op   deploy-prod.yml %6.1fs   compose up -d --wait %5.1fs   ratio %5.1fx   <= 15 s"
           % (med(noop_playbook), med(noop_compose), med(noop_playbook) / med(noop_compose)))
-    print("    no-op run: %d tasks ok, %d skipped, 0 changed" % tasks)
-    print("(b) cold    deploy-prod.yml %6.1fs   start-production.sh sequence %5.1fs   ratio %5.1fx"
+    print("    recap: %d tasks (%d ok, %d changed, %d skipped)                               <= 60 tasks"
+          % (sum(tasks), tasks[0], tasks[1], tasks[2]))
+    print("(b) cold    deploy-prod.yml %6.1fs   start-production.sh + healthy %5.1fs   ratio %4.2fx   <= 1.3x"
           % (med(cold_playbook), med(cold_script), med(cold_playbook) / med(cold_script)))
-    print("    (the script returns once PostgreSQL answers; the playbook once every service is healthy)")
+    print("(c) health  health-check.yml %5.1fs   docker compose ps %5.2fs   ratio %5.1fx   <= 4 s"
+          % (med(health_playbook), med(health_compose), med(health_playbook) / med(health_compose)))
+    if mitogen:
+        print("(d) mitogen no-op deploy-prod.yml %5.1fs (%.2fx of linear)   health-check.yml %5.1fs (%.2fx)"
+              % (med(mitogen_noop), med(mitogen_noop) / med(noop_playbook), med(mitogen_health),
+                 med(mitogen_health) / med(health_playbook)))
+    else:
+        print("(d) mitogen: not installed (pip install mitogen), not measured")
     print()
     print("slowest tasks of a no-op deploy-prod.yml (profile_tasks):")
     for line in slowest:
