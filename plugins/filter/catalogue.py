@@ -20,9 +20,9 @@ def service_catalogue(services, overrides):
     return _catalogue.merge(services, overrides)
 
 
-def catalogue_errors(catalogue, groups=None):
+def catalogue_errors(catalogue, groups=None, images=None):
     """Every problem of the merged catalogue, each naming the service and the key."""
-    return _catalogue.errors(catalogue, groups)
+    return _catalogue.errors(catalogue, groups, list(images) if images is not None else None)
 
 
 def catalogue_view(catalogue):

@@ -17,22 +17,18 @@ import hashlib
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import boolean
 
-SERVICE_KEYS = ("enabled", "image", "memory", "cpus", "pids")
-
-
-def infrastructure_services(services, overrides, image_refs):
-    """Merge each service's defaults with the user's overrides; image from the image source unless set."""
-    if not isinstance(services, dict) or not isinstance(overrides, dict):
-        raise AnsibleFilterError("infrastructure_services and infrastructure_service_overrides must be dicts")
+def infrastructure_services(catalogue, names, image_refs, enabled):
+    """The core services this role's Compose template knows (names), from the service catalogue:
+    {enabled, image, memory, cpus, pids} each, the image being the catalogue's taylordash_images entry
+    for the chosen source."""
     merged = {}
-    for name, settings in services.items():
-        entry = {"image": image_refs.get(name, "")}
-        entry.update(settings or {})
-        entry.update(overrides.get(name) or {})
-        entry["enabled"] = boolean(entry.get("enabled", True), strict=False)
-        merged[name] = entry
+    for name in names:
+        entry = catalogue.get(name) or {}
+        key = entry.get("image", name)
+        if key not in image_refs:
+            raise AnsibleFilterError("taylordash_services.%s.image: %r is not an entry of taylordash_images" % (name, key))
+        merged[name] = dict({"enabled": name in enabled, "image": image_refs[key]}, **(entry.get("limits") or {}))
     return merged
 
 

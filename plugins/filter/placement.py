@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import boolean
 
 
 def _placed(groups, placement):
@@ -106,16 +105,10 @@ def host_addresses(hosts, hostvars):
     return out
 
 
-def enabled_services(placement, infra_services, overrides, disabled):
-    """Placed services that are switched on: not `enabled: false` in the infrastructure's services
-    or their overrides, and not in `disabled`."""
-    out = []
-    for service in placement:
-        flags = [(infra_services or {}).get(service, {}).get("enabled", True),
-                 (overrides or {}).get(service, {}).get("enabled", True)]
-        if service not in disabled and all(boolean(f, strict=False) for f in flags):
-            out.append(service)
-    return sorted(out)
+def enabled_services(placement, disabled):
+    """Placed services that are switched on: not in `disabled` (the catalogue's `enabled: false`, and the
+    MinIO, Grafana and app switches)."""
+    return sorted(service for service in placement if service not in set(disabled))
 
 
 def image_refs_for(services, image_refs, app_refs, images_of=None):

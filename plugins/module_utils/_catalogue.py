@@ -10,6 +10,8 @@ merged over it key by key) says where a service runs and how others reach it::
       group: data                 # inventory group whose hosts run it
       image: postgres             # its key in taylordash_images (default: the service's name)
       replicable: false           # may it run on several hosts at once
+      enabled: true               # does it run at all
+      limits: {memory: 1g, cpus: 1.0, pids: 512}
       ports:                      # endpoints other services call, by a name unique in the catalogue
         postgres:
           container: 5432         # the port inside the container
@@ -29,9 +31,11 @@ __metaclass__ = type
 import copy
 import re
 
-ENTRY_KEYS = frozenset(("group", "image", "replicable", "ports", "enabled"))
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
+LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_MEMORY = re.compile(r"^[0-9]+[bkmg]$")
 _VARIABLE = "taylordash_services"
 
 
@@ -70,12 +74,13 @@ def _flag(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def errors(services, groups=None, overrides_name="taylordash_service_overrides"):
+def errors(services, groups=None, images=None, overrides_name="taylordash_service_overrides"):
     """Every problem of the catalogue at once, each naming the service and the key.
 
     groups: the inventory's groups (name -> hosts); with them, an enabled service
     whose group has no host is an error while any catalogue group has hosts
-    (without placement groups everything runs on every host).
+    (without placement groups everything runs on every host). images: the
+    names of taylordash_images; with them, an `image` must be one of them.
     """
     found = []
 
@@ -99,6 +104,10 @@ def errors(services, groups=None, overrides_name="taylordash_service_overrides")
             say(name, "group", "must be an inventory group name")
         if "image" in entry and (not isinstance(entry["image"], str) or not entry["image"]):
             say(name, "image", "must name an entry of taylordash_images")
+        elif "image" in entry and images is not None and entry["image"] not in images:
+            say(name, "image", "%r is not an entry of taylordash_images (%s)" % (entry["image"], ", ".join(sorted(images))))
+        for key, text in _limit_errors(entry.get("limits")):
+            say(name, key, text)
         ports = entry.get("ports", {})
         if not isinstance(ports, dict):
             say(name, "ports", "must map endpoint names to {container, port, callers, public}")
@@ -151,6 +160,34 @@ def errors(services, groups=None, overrides_name="taylordash_service_overrides")
                     say(name, "group", "no host is in group %s, while the inventory places services in %s"
                         % (entry.get("group"), ", ".join(sorted(in_use))))
     return found
+
+
+def _limit_errors(limits):
+    """(key, message) for each problem of an entry's limits; none for a service without limits."""
+    if limits is None:
+        return []
+    if not isinstance(limits, dict):
+        return [("limits", "must be a mapping with memory, cpus and pids")]
+    found = [("limits.%s" % key, "unknown key; the keys are memory, cpus, pids") for key in sorted(set(limits) - LIMIT_KEYS)]
+    for key in sorted(LIMIT_KEYS - set(limits)):
+        found.append(("limits.%s" % key, "missing"))
+    if "memory" in limits and not _MEMORY.match(str(limits["memory"])):
+        found.append(("limits.memory", "%r is not a size like 512m or 1g" % (limits["memory"],)))
+    if "cpus" in limits:
+        try:
+            ok = float(limits["cpus"]) > 0 and not isinstance(limits["cpus"], bool)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            found.append(("limits.cpus", "%r is not a number above 0" % (limits["cpus"],)))
+    if "pids" in limits and not (str(limits["pids"]).isdigit() and int(limits["pids"]) > 0):
+        found.append(("limits.pids", "%r is not a positive integer" % (limits["pids"],)))
+    return found
+
+
+def limits(services):
+    """service -> {memory, cpus, pids} (services without limits are left out)."""
+    return {name: dict(entry["limits"]) for name, entry in services.items() if entry.get("limits")}
 
 
 def placement(services):

@@ -41,10 +41,9 @@ CASES = {
     "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
                               ["taylordash_services.postgres.memroy: unknown key"]),
     "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
-    "infra-unknown-service": ({"infrastructure_service_overrides": {"redis": {"memory": "1g"}}},
-                              ["infrastructure_service_overrides.redis"]),
-    "infra-bad-memory-limit": ({"infrastructure_service_overrides": {"postgres": {"memory": "lots"}}},
-                               ["Service postgres", "lots", "infrastructure_service_overrides.postgres"]),
+    "catalogue-bad-memory-limit": ({"taylordash_service_overrides": {"postgres": {"limits": {"memory": "lots"}}}},
+                                   ["taylordash_services.postgres.limits.memory: 'lots' is not a size",
+                                    "taylordash_service_overrides.postgres"]),
     "infra-internal-port-on-all-addresses": (
         {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
         ["taylordash_port_plan.postgres (address not loopback)"]),

@@ -253,7 +253,7 @@ def test_check_diff_of_a_new_secret_shows_its_name_only(stack):
 def test_one_variable_recreates_exactly_its_service(stack):
     before = container_ids()
     # Neither has dependents (a recreated dependency also recreates what depends_on it).
-    changed = {"infrastructure_service_overrides": {"victoriametrics": {"memory": "600m"}},
+    changed = {"taylordash_service_overrides": {"victoriametrics": {"limits": {"memory": "600m"}}},
                "infrastructure_alertmanager_repeat_interval": "3h"}
     try:
         run = redeploy(extra_vars=changed, tags="infrastructure")
@@ -271,7 +271,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
 
 
 def test_a_failing_service_is_named_with_its_last_log_lines(stack):
-    broken = {"infrastructure_service_overrides": {"alertmanager": {"image": "taylordash/node-exporter:1.9"}},
+    broken = {"taylordash_service_overrides": {"alertmanager": {"image": "node-exporter"}},
               "infrastructure_wait_timeout": 20}
     try:
         run = redeploy(extra_vars=broken, tags="infrastructure")

@@ -61,7 +61,7 @@ def deploy_vars(tmp):
         "taylordash_image_source": "build", "taylordash_minio_enabled": False, "taylordash_grafana_enabled": False,
         "taylordash_build_on_controller": True, "taylordash_secrets_source": "controller",
         "taylordash_secrets_file": str(tmp / "secrets.env"), "taylordash_lock_timeout": 600,
-        "infrastructure_service_overrides": {name: {"enabled": False} for name in
+        "taylordash_service_overrides": {name: {"enabled": False} for name in
                                              ("victoriametrics", "alertmanager", "node-exporter", "postgres-exporter")},
         "infrastructure_healthcheck_interval": "3s", "infrastructure_healthcheck_start_period": "10s",
         "proxy_app_health_interval": "2s",

@@ -16,16 +16,23 @@ PLAN = {"traefik-web": 80, "mosquitto": "1883", "postgres": {"port": 5432, "addr
         "grafana": {"port": 3001, "address": "127.0.0.1"}, "backend": 3000}
 
 
-def test_services_merge_overrides_and_image_source():
-    services = {"postgres": {"enabled": True, "memory": "1g"}, "minio": {"enabled": "False", "memory": "1g"}}
-    out = f.infrastructure_services(services, {"postgres": {"memory": "2g"}}, {"postgres": "taylordash/postgres:17"})
-    assert out["postgres"] == {"image": "taylordash/postgres:17", "enabled": True, "memory": "2g"}
-    assert out["minio"]["enabled"] is False and out["minio"]["image"] == ""
+CATALOGUE = {"postgres": {"group": "data", "limits": {"memory": "2g", "cpus": 1.0, "pids": 512}},
+             "socket-proxy": {"group": "proxy", "image": "haproxy", "limits": {"memory": "64m", "cpus": 0.25, "pids": 64}},
+             "minio": {"group": "data", "enabled": False, "limits": {"memory": "1g", "cpus": 1.0, "pids": 512}}}
+REFS = {"postgres": "taylordash/postgres:17", "haproxy": "taylordash/haproxy:3.0", "minio": "minio/minio:x"}
 
 
-def test_services_image_override_wins():
-    out = f.infrastructure_services({"traefik": {"enabled": True}}, {"traefik": {"image": "x/traefik:1"}}, {"traefik": "y:2"})
-    assert out["traefik"]["image"] == "x/traefik:1"
+def test_services_take_image_and_limits_from_the_catalogue():
+    out = f.infrastructure_services(CATALOGUE, ["postgres", "socket-proxy", "minio"], REFS, ["postgres", "socket-proxy"])
+    assert out["postgres"] == {"image": "taylordash/postgres:17", "enabled": True, "memory": "2g", "cpus": 1.0,
+                               "pids": 512}
+    assert out["socket-proxy"]["image"] == "taylordash/haproxy:3.0"
+    assert out["minio"]["enabled"] is False
+
+
+def test_a_service_whose_image_has_no_reference_is_named():
+    with pytest.raises(AnsibleFilterError, match=r"taylordash_services.postgres.image: 'postgres'"):
+        f.infrastructure_services(CATALOGUE, ["postgres"], {}, ["postgres"])
 
 
 def test_production_publishes_public_ports_only():

@@ -76,9 +76,8 @@ def test_a_remote_service_without_an_address_is_an_error():
         f.cross_host(f.placement_hosts(SPLIT, PLACEMENT), "app1", {"app1": "10.0.0.2"}, PORTS, CONSUMERS, ENABLED)
 
 
-def test_enabled_services_honour_switches_and_overrides():
-    assert f.enabled_services(PLACEMENT, {"postgres": {"enabled": "false"}}, {"mosquitto": {"enabled": False}},
-                              ["frontend"]) == ["backend", "prometheus", "traefik"]
+def test_enabled_services_are_the_placed_ones_not_disabled():
+    assert f.enabled_services(PLACEMENT, ["frontend", "postgres", "mosquitto"]) == ["backend", "prometheus", "traefik"]
 
 
 def test_endpoint_parts():

@@ -9,7 +9,10 @@ import pytest
 from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue as c
 from roles import load
 
-SHIPPED = load("roles/taylordash/defaults/main.yml")["taylordash_services"]
+DEFAULTS = load("roles/taylordash/defaults/main.yml")
+# As Ansible renders it: MinIO's and Grafana's `enabled` are their switches (true by default).
+SHIPPED = {name: {key: (DEFAULTS["taylordash_%s_enabled" % name] if key == "enabled" else value)
+                  for key, value in entry.items()} for name, entry in DEFAULTS["taylordash_services"].items()}
 ALL_GROUPS = {"proxy": ["a"], "app": ["a"], "data": ["a"], "monitoring": ["a"]}
 
 
@@ -51,7 +54,21 @@ BAD = {
     "bad-service-name": (with_(**{"Bad_Name": {"group": "app"}}), ["service name 'Bad_Name'"]),
     "entry-not-a-mapping": (with_(grafana="monitoring"), ["taylordash_services.grafana.: must be a mapping"]),
     "image-empty": (with_(postgres={"image": ""}), ["taylordash_services.postgres.image: must name an entry"]),
+    "limits-memory": (with_(postgres={"limits": {"memory": "lots"}}),
+                      ["taylordash_services.postgres.limits.memory: 'lots' is not a size like 512m or 1g"]),
+    "limits-cpus": (with_(postgres={"limits": {"cpus": 0}}), ["taylordash_services.postgres.limits.cpus: 0 is not a number"]),
+    "limits-pids": (with_(postgres={"limits": {"pids": -1}}), ["taylordash_services.postgres.limits.pids: -1 is not a positive"]),
+    "limits-unknown": (with_(postgres={"limits": {"swap": "1g"}}), ["taylordash_services.postgres.limits.swap: unknown key"]),
+    "limits-missing": (c.merge(SHIPPED, {"extra": {"group": "app", "limits": {"memory": "1g"}}}),
+                       ["taylordash_services.extra.limits.cpus: missing", "taylordash_services.extra.limits.pids: missing"]),
 }
+
+
+def test_an_image_must_be_an_entry_of_taylordash_images():
+    images = list(DEFAULTS["taylordash_images"])
+    assert c.errors(SHIPPED, images=images) == []
+    found = c.errors(with_(alertmanager={"image": "node-exportr"}), images=images)
+    assert len(found) == 1 and "alertmanager.image: 'node-exportr' is not an entry of taylordash_images" in found[0]
 
 
 @pytest.mark.parametrize("catalogue,expected", list(BAD.values()), ids=list(BAD))
@@ -132,6 +149,13 @@ CONSUMERS = {"postgres": ["backend", "postgres-exporter"], "mosquitto": ["backen
 ], ids=["placement", "replicable", "endpoint_ports", "consumers", "disabled"])
 def test_the_shipped_catalogue_derives_what_the_roles_read(derive, expected):
     assert derive(SHIPPED) == expected
+
+
+def test_limits_of_every_shipped_service():
+    limits = c.limits(SHIPPED)
+    assert set(limits) == set(SHIPPED)
+    assert limits["postgres"] == {"memory": "1g", "cpus": 1.0, "pids": 512}
+    assert limits["backend"] == {"memory": "512m", "cpus": 1.0, "pids": 256}
 
 
 def test_images_default_to_the_service_name():
