@@ -37,7 +37,12 @@ def catalogue_view(catalogue):
         raise AnsibleFilterError("; ".join(problems) if problems else "taylordash_services: %s" % exc)
 
 
+def catalogue_scrape_jobs(catalogue, endpoints, enabled):
+    """Prometheus' scrape jobs of the enabled services (see _catalogue.scrape_jobs)."""
+    return _catalogue.scrape_jobs(catalogue, endpoints, enabled)
+
+
 class FilterModule(object):
     def filters(self):
         return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
-                "catalogue_view": catalogue_view}
+                "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs}

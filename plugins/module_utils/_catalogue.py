@@ -18,6 +18,10 @@ merged over it key by key) says where a service runs and how others reach it::
           port: 5432              # published on the host's address for callers on other hosts
           callers: [backend]      # the services that call it (their hosts may connect)
           public: false           # published for everyone anyway (then no allow list)
+      metrics:                    # Prometheus scrapes it
+        job: postgres             # the job name
+        port: postgres-exporter   # one of its ports (endpoints); or `targets`, a literal list
+        path: /metrics            # when it is not /metrics
 
 Everything here is pure: plain data in, plain data out, errors as messages
 naming the service and the key. The filters in plugins/filter/catalogue.py
@@ -31,7 +35,8 @@ __metaclass__ = type
 import copy
 import re
 
-ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports"))
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics"))
+METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -135,6 +140,30 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             for caller in callers:
                 if caller not in services:
                     say(name, "%s.callers" % where, "%r is not a service of the catalogue" % (caller,))
+    jobs = {}
+    for name in sorted(services):
+        entry = services[name]
+        if not isinstance(entry, dict) or "metrics" not in entry:
+            continue
+        metrics = entry["metrics"]
+        if not isinstance(metrics, dict):
+            say(name, "metrics", "must be a mapping with job and port (or targets)")
+            continue
+        for key in sorted(set(metrics) - METRICS_KEYS):
+            say(name, "metrics.%s" % key, "unknown key; the keys are %s" % ", ".join(sorted(METRICS_KEYS)))
+        job = metrics.get("job")
+        if not isinstance(job, str) or not _NAME.match(job):
+            say(name, "metrics.job", "must be a job name (lower-case letters, digits and '-')")
+        elif job in jobs:
+            say(name, "metrics.job", "%s is also %s's job" % (job, jobs[job]))
+        else:
+            jobs[job] = name
+        own = entry.get("ports") if isinstance(entry.get("ports"), dict) else {}
+        if "targets" in metrics:
+            if not isinstance(metrics["targets"], list) or not metrics["targets"]:
+                say(name, "metrics.targets", "must be a non-empty list of host:port")
+        elif metrics.get("port") not in own:
+            say(name, "metrics.port", "%r is not one of its ports (%s)" % (metrics.get("port"), ", ".join(sorted(own))))
     # A port is published on the host's address once: two endpoints of services in one group cannot share it.
     published = {}
     for name in sorted(services):
@@ -221,6 +250,27 @@ def endpoint_ports(services):
             if _flag(spec.get("public", False)):
                 out[endpoint]["public"] = True
     return out
+
+
+def scrape_jobs(services, endpoints, enabled, skip=()):
+    """Prometheus' scrape jobs of the enabled services with `metrics` (catalogue order): job, targets (where
+    the Prometheus host reaches the endpoint: `endpoints` from the placement filters' cross_host, else the
+    service name on the Compose network) and metrics_path when set."""
+    jobs = []
+    for name, entry in services.items():
+        metrics = entry.get("metrics")
+        if not metrics or name not in enabled or name in skip:
+            continue
+        if metrics.get("targets"):
+            targets = list(metrics["targets"])
+        else:
+            port = metrics["port"]
+            targets = list(endpoints.get(port) or ["%s:%s" % (name, _port_number(entry["ports"][port]["container"]))])
+        job = {"job": metrics["job"], "targets": targets}
+        if metrics.get("path"):
+            job["metrics_path"] = metrics["path"]
+        jobs.append(job)
+    return jobs
 
 
 def consumers(services):

@@ -133,11 +133,14 @@ ENDPOINT_PORTS = {
     "backend": {"service": "backend", "target": 8000, "port": 8000},
     "backend-metrics": {"service": "backend", "target": 9100, "port": 9101},
     "frontend": {"service": "frontend", "target": 8080, "port": 8080},
+    # New with the catalogue: Grafana's port, for Prometheus' scrape (both on `monitoring`, so never published).
+    "grafana": {"service": "grafana", "target": 3000, "port": 3000},
 }
 CONSUMERS = {"postgres": ["backend", "postgres-exporter"], "mosquitto": ["backend"],
              "victoriametrics": ["prometheus", "grafana"], "prometheus": ["grafana"], "alertmanager": ["prometheus"],
              "traefik-metrics": ["prometheus"], "node-exporter": ["prometheus"], "postgres-exporter": ["prometheus"],
-             "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"]}
+             "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"],
+             "grafana": ["prometheus"]}
 
 
 @pytest.mark.parametrize("derive,expected", [
@@ -167,3 +170,41 @@ def test_an_override_moves_a_service_and_its_endpoint_together():
     moved = with_(postgres={"group": "db", "ports": {"postgres": {"port": 15432}}})
     assert c.placement(moved)["postgres"] == "db"
     assert c.endpoint_ports(moved)["postgres"] == {"service": "postgres", "target": 5432, "port": 15432}
+
+
+# The scrape jobs the infrastructure role wrote by hand before (targets on one host: service names).
+SCRAPE_ONE_HOST = [
+    {"job": "traefik", "targets": ["traefik:8082"]},
+    {"job": "victoriametrics", "targets": ["victoriametrics:8428"]},
+    {"job": "minio", "targets": ["minio:9000"], "metrics_path": "/minio/v2/metrics/cluster"},
+    {"job": "prometheus", "targets": ["localhost:9090"]},
+    {"job": "alertmanager", "targets": ["alertmanager:9093"]},
+    {"job": "grafana", "targets": ["grafana:3000"]},
+    {"job": "node", "targets": ["node-exporter:9100"]},
+    {"job": "postgres", "targets": ["postgres-exporter:9187"]},
+    {"job": "backend", "targets": ["backend:9100"]},
+]
+
+
+def test_scrape_jobs_of_every_enabled_service_with_metrics():
+    assert c.scrape_jobs(SHIPPED, {}, list(SHIPPED)) == SCRAPE_ONE_HOST
+    without = c.scrape_jobs(SHIPPED, {}, [n for n in SHIPPED if n not in ("minio", "grafana", "backend")])
+    assert [job["job"] for job in without] == ["traefik", "victoriametrics", "prometheus", "alertmanager", "node",
+                                               "postgres"]
+
+
+def test_scrape_targets_follow_the_endpoints_across_hosts():
+    jobs = c.scrape_jobs(SHIPPED, {"backend-metrics": ["10.0.0.2:9101", "10.0.0.3:9101"]}, ["backend"])
+    assert jobs == [{"job": "backend", "targets": ["10.0.0.2:9101", "10.0.0.3:9101"]}]
+
+
+@pytest.mark.parametrize("metrics,problem", [
+    ({"job": "node", "port": "postgres"}, "postgres.metrics.job: node is also node-exporter's job"),
+    ({"job": "pg", "port": "nope"}, "postgres.metrics.port: 'nope' is not one of its ports (postgres)"),
+    ({"job": "pg", "targets": []}, "postgres.metrics.targets: must be a non-empty list"),
+    ({"job": "pg", "port": "postgres", "interval": "5s"}, "postgres.metrics.interval: unknown key"),
+    ({"job": "Bad Job", "port": "postgres"}, "postgres.metrics.job: must be a job name"),
+])
+def test_bad_metrics_are_named(metrics, problem):
+    found = c.errors(with_(postgres={"metrics": metrics}))
+    assert any(problem in line for line in found), found
