@@ -18,17 +18,20 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue
+
 def infrastructure_services(catalogue, names, image_refs, enabled):
     """The core services this role's Compose template knows (names), from the service catalogue:
-    {enabled, image, memory, cpus, pids} each, the image being the catalogue's taylordash_images entry
-    for the chosen source."""
+    {enabled, image, healthcheck, memory, cpus, pids} each, the image being the catalogue's
+    taylordash_images entry for the chosen source and healthcheck the Compose `test` list."""
     merged = {}
     for name in names:
         entry = catalogue.get(name) or {}
         key = entry.get("image", name)
         if key not in image_refs:
             raise AnsibleFilterError("taylordash_services.%s.image: %r is not an entry of taylordash_images" % (name, key))
-        merged[name] = dict({"enabled": name in enabled, "image": image_refs[key]}, **(entry.get("limits") or {}))
+        merged[name] = dict({"enabled": name in enabled, "image": image_refs[key],
+                             "healthcheck": _catalogue.healthcheck_test(entry)}, **(entry.get("limits") or {}))
     return merged
 
 

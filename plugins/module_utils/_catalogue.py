@@ -18,6 +18,8 @@ merged over it key by key) says where a service runs and how others reach it::
           port: 5432              # published on the host's address for callers on other hosts
           callers: [backend]      # the services that call it (their hosts may connect)
           public: false           # published for everyone anyway (then no allow list)
+      healthcheck:                # the container's check: {test: [CMD, ...]} or {http: /path, port: endpoint}
+        test: [CMD-SHELL, pg_isready -h 127.0.0.1 -p 5432]
       metrics:                    # Prometheus scrapes it
         job: postgres             # the job name
         port: postgres-exporter   # one of its ports (endpoints); or `targets`, a literal list
@@ -35,7 +37,7 @@ __metaclass__ = type
 import copy
 import re
 
-ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics"))
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics", "healthcheck"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
@@ -140,6 +142,11 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             for caller in callers:
                 if caller not in services:
                     say(name, "%s.callers" % where, "%r is not a service of the catalogue" % (caller,))
+    for name in sorted(services):
+        entry = services[name]
+        if isinstance(entry, dict) and "healthcheck" in entry:
+            for key, text in _healthcheck_errors(entry["healthcheck"], entry.get("ports")):
+                say(name, key, text)
     jobs = {}
     for name in sorted(services):
         entry = services[name]
@@ -212,6 +219,39 @@ def _limit_errors(limits):
     if "pids" in limits and not (str(limits["pids"]).isdigit() and int(limits["pids"]) > 0):
         found.append(("limits.pids", "%r is not a positive integer" % (limits["pids"],)))
     return found
+
+
+def _healthcheck_errors(check, ports):
+    if not isinstance(check, dict):
+        return [("healthcheck", "must be {test: [CMD, ...]} or {http: /path, port: <one of its ports>}")]
+    if "test" in check:
+        test = check["test"]
+        extra = sorted(set(check) - {"test"})
+        if extra:
+            return [("healthcheck.%s" % extra[0], "unknown key next to test")]
+        if (not isinstance(test, list) or len(test) < 2 or test[0] not in ("CMD", "CMD-SHELL")
+                or not all(isinstance(part, str) for part in test)):
+            return [("healthcheck.test", "must be a list starting with CMD or CMD-SHELL, then the command")]
+        return []
+    found = [("healthcheck.%s" % key, "unknown key; the keys are test, or http and port")
+             for key in sorted(set(check) - {"http", "port"})]
+    if not str(check.get("http", "")).startswith("/"):
+        found.append(("healthcheck.http", "must be a path starting with /"))
+    if check.get("port") not in (ports if isinstance(ports, dict) else {}):
+        found.append(("healthcheck.port", "%r is not one of its ports" % (check.get("port"),)))
+    return found
+
+
+def healthcheck_test(entry):
+    """The Compose healthcheck `test` of an entry: its own, or an HTTP GET (wget, as in the project's images)
+    on its port inside the container. None without a healthcheck."""
+    check = entry.get("healthcheck")
+    if not check:
+        return None
+    if "test" in check:
+        return list(check["test"])
+    container = _port_number(entry["ports"][check["port"]]["container"])
+    return ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:%d%s" % (container, check["http"])]
 
 
 def limits(services):

@@ -25,7 +25,7 @@ REFS = {"postgres": "taylordash/postgres:17", "haproxy": "taylordash/haproxy:3.0
 def test_services_take_image_and_limits_from_the_catalogue():
     out = f.infrastructure_services(CATALOGUE, ["postgres", "socket-proxy", "minio"], REFS, ["postgres", "socket-proxy"])
     assert out["postgres"] == {"image": "taylordash/postgres:17", "enabled": True, "memory": "2g", "cpus": 1.0,
-                               "pids": 512}
+                               "pids": 512, "healthcheck": None}
     assert out["socket-proxy"]["image"] == "taylordash/haproxy:3.0"
     assert out["minio"]["enabled"] is False
 

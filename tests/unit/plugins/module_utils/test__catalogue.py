@@ -208,3 +208,46 @@ def test_scrape_targets_follow_the_endpoints_across_hosts():
 def test_bad_metrics_are_named(metrics, problem):
     found = c.errors(with_(postgres={"metrics": metrics}))
     assert any(problem in line for line in found), found
+
+
+# The healthchecks the Compose template wrote by hand before (the same `test` lists, so an upgrade
+# recreates nothing for them).
+HEALTHCHECKS = {
+    "victoriametrics": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8428/health"],
+    "prometheus": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/healthy"],
+    "alertmanager": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9093/-/healthy"],
+    "node-exporter": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9100/"],
+    "postgres-exporter": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9187/"],
+    "grafana": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"],
+    "traefik": ["CMD", "traefik", "healthcheck", "--configFile=/etc/traefik/traefik.yml"],
+    "socket-proxy": ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2375 && printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n'"
+                     " >&3 && head -n 1 <&3 | grep -q '^HTTP/1[.][01] 200 '"],
+    "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -p 5432 -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'],
+    "mosquitto": ["CMD-SHELL", "mosquitto_sub -h 127.0.0.1 -p 1883 -u \"$$MQTT_MONITOR_USERNAME\" -P "
+                  "\"$$MQTT_MONITOR_PASSWORD\" -t '$$SYS/broker/uptime' -C 1 -W 5 > /dev/null"],
+    "minio": ["CMD", "mc", "ready", "local"],
+}
+
+
+@pytest.mark.parametrize("service", sorted(HEALTHCHECKS))
+def test_healthchecks_of_the_shipped_catalogue(service):
+    assert c.healthcheck_test(SHIPPED[service]) == HEALTHCHECKS[service]
+
+
+def test_an_http_healthcheck_follows_its_port():
+    moved = with_(victoriametrics={"ports": {"victoriametrics": {"container": 18428}}})
+    assert c.healthcheck_test(moved["victoriametrics"])[-1] == "http://127.0.0.1:18428/health"
+    assert c.healthcheck_test(SHIPPED["backend"]) is None  # the image's HEALTHCHECK
+
+
+@pytest.mark.parametrize("check,problem", [
+    ("pg_isready", "postgres.healthcheck: must be {test"),
+    ({"test": ["pg_isready"]}, "postgres.healthcheck.test: must be a list starting with CMD"),
+    ({"test": "CMD-SHELL pg_isready"}, "postgres.healthcheck.test: must be a list"),
+    ({"test": ["CMD", "x"], "interval": "5s"}, "postgres.healthcheck.interval: unknown key next to test"),
+    ({"http": "health", "port": "postgres"}, "postgres.healthcheck.http: must be a path starting with /"),
+    ({"http": "/health", "port": "metrics"}, "postgres.healthcheck.port: 'metrics' is not one of its ports"),
+])
+def test_bad_healthchecks_are_named(check, problem):
+    found = c.errors(dict(SHIPPED, postgres=dict(SHIPPED["postgres"], healthcheck=check)))
+    assert any(problem in line for line in found), found
