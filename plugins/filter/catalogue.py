@@ -42,7 +42,13 @@ def catalogue_scrape_jobs(catalogue, endpoints, enabled):
     return _catalogue.scrape_jobs(catalogue, endpoints, enabled)
 
 
+def catalogue_port_map(catalogue, plan, names=None):
+    """The endpoints of `names` that taylordash_port_plan names, with their service, container port and publicity."""
+    return _catalogue.port_map(catalogue, plan, names)
+
+
 class FilterModule(object):
     def filters(self):
         return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
-                "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs}
+                "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
+                "catalogue_port_map": catalogue_port_map}

@@ -313,6 +313,21 @@ def scrape_jobs(services, endpoints, enabled, skip=()):
     return jobs
 
 
+def port_map(services, plan, names=None):
+    """endpoint -> {service, target, public} for the endpoints of the services `names` (default all) that
+    taylordash_port_plan (plan) names: what the infrastructure role publishes on the host (public ones
+    always, the others in development). The plan's dev-server entries (the app's) are not these."""
+    out = {}
+    for name, entry in services.items():
+        if names is not None and name not in names:
+            continue
+        for endpoint, spec in (entry.get("ports") or {}).items():
+            if endpoint in plan:
+                out[endpoint] = {"service": name, "target": _port_number(spec["container"]),
+                                 "public": _flag(spec.get("public", False))}
+    return out
+
+
 def consumers(services):
     """endpoint -> the services that call it."""
     return {endpoint: list(spec.get("callers", []))

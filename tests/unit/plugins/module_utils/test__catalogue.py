@@ -4,15 +4,27 @@ structures the roles read, derived from the shipped catalogue."""
 
 import copy
 
+import jinja2
 import pytest
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue as c
 from roles import load
 
 DEFAULTS = load("roles/taylordash/defaults/main.yml")
-# As Ansible renders it: MinIO's and Grafana's `enabled` are their switches (true by default).
-SHIPPED = {name: {key: (DEFAULTS["taylordash_%s_enabled" % name] if key == "enabled" else value)
-                  for key, value in entry.items()} for name, entry in DEFAULTS["taylordash_services"].items()}
+
+
+def _rendered(value):
+    """A default as Ansible renders it (MinIO's and Grafana's switches, public ports from the port plan)."""
+    if isinstance(value, dict):
+        return {key: _rendered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rendered(item) for item in value]
+    if isinstance(value, str) and "{{" in value:
+        return jinja2.Environment().from_string(value).render(**DEFAULTS)
+    return value
+
+
+SHIPPED = _rendered(DEFAULTS["taylordash_services"])
 ALL_GROUPS = {"proxy": ["a"], "app": ["a"], "data": ["a"], "monitoring": ["a"]}
 
 
@@ -133,6 +145,10 @@ ENDPOINT_PORTS = {
     "backend": {"service": "backend", "target": 8000, "port": 8000},
     "backend-metrics": {"service": "backend", "target": 9100, "port": 9101},
     "frontend": {"service": "frontend", "target": 8080, "port": 8080},
+    # New with the catalogue: Traefik's public ports and MinIO's console (never published for callers).
+    "traefik-web": {"service": "traefik", "target": 80, "port": 80, "public": True},
+    "traefik-websecure": {"service": "traefik", "target": 443, "port": 443, "public": True},
+    "minio-console": {"service": "minio", "target": 9001, "port": 9001},
     # New with the catalogue: Grafana's port, for Prometheus' scrape (both on `monitoring`, so never published).
     "grafana": {"service": "grafana", "target": 3000, "port": 3000},
 }
@@ -140,7 +156,7 @@ CONSUMERS = {"postgres": ["backend", "postgres-exporter"], "mosquitto": ["backen
              "victoriametrics": ["prometheus", "grafana"], "prometheus": ["grafana"], "alertmanager": ["prometheus"],
              "traefik-metrics": ["prometheus"], "node-exporter": ["prometheus"], "postgres-exporter": ["prometheus"],
              "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"],
-             "grafana": ["prometheus"]}
+             "grafana": ["prometheus"], "traefik-web": [], "traefik-websecure": [], "minio-console": []}
 
 
 @pytest.mark.parametrize("derive,expected", [
@@ -251,3 +267,32 @@ def test_an_http_healthcheck_follows_its_port():
 def test_bad_healthchecks_are_named(check, problem):
     found = c.errors(dict(SHIPPED, postgres=dict(SHIPPED["postgres"], healthcheck=check)))
     assert any(problem in line for line in found), found
+
+
+# The port map the infrastructure role wrote by hand before.
+PORT_MAP = {
+    "traefik-web": {"service": "traefik", "target": 80, "public": True},
+    "traefik-websecure": {"service": "traefik", "target": 443, "public": True},
+    "mosquitto": {"service": "mosquitto", "target": 1883, "public": True},
+    "postgres": {"service": "postgres", "target": 5432, "public": False},
+    "victoriametrics": {"service": "victoriametrics", "target": 8428, "public": False},
+    "prometheus": {"service": "prometheus", "target": 9090, "public": False},
+    "alertmanager": {"service": "alertmanager", "target": 9093, "public": False},
+    "minio": {"service": "minio", "target": 9000, "public": False},
+    "minio-console": {"service": "minio", "target": 9001, "public": False},
+    "grafana": {"service": "grafana", "target": 3000, "public": False},
+}
+INFRA = ["traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
+         "node-exporter", "postgres-exporter", "minio", "grafana"]
+
+
+def test_the_published_port_map_is_derived_for_the_plan_entries_of_core_services():
+    assert c.port_map(SHIPPED, DEFAULTS["taylordash_port_plan"], INFRA) == PORT_MAP
+
+
+@pytest.mark.parametrize("entry", [1884, {"port": 1884, "address": "0.0.0.0"}])
+def test_a_public_port_is_the_port_plans(entry):
+    """Callers on other hosts reach MQTT on the port the plan publishes it on, whichever form the entry has."""
+    raw = DEFAULTS["taylordash_services"]["mosquitto"]["ports"]["mosquitto"]["port"]
+    plan = dict(DEFAULTS["taylordash_port_plan"], mosquitto=entry)
+    assert jinja2.Environment().from_string(raw).render(taylordash_port_plan=plan) == "1884"
