@@ -47,8 +47,19 @@ def catalogue_port_map(catalogue, plan, names=None):
     return _catalogue.port_map(catalogue, plan, names)
 
 
+def catalogue_labels(catalogue, name, project, enabled=True):
+    """The Traefik Docker labels of a service's routes, as a dict (label provider, same host)."""
+    return dict(_catalogue.traefik_labels(catalogue, name, project, enabled))
+
+
+def catalogue_file_routes(catalogue, endpoints, project, enabled, interval):
+    """Traefik's file-provider routes to the enabled services on other hosts."""
+    return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval)
+
+
 class FilterModule(object):
     def filters(self):
         return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
                 "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
-                "catalogue_port_map": catalogue_port_map}
+                "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
+                "catalogue_file_routes": catalogue_file_routes}

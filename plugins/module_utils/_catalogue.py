@@ -20,6 +20,8 @@ merged over it key by key) says where a service runs and how others reach it::
           public: false           # published for everyone anyway (then no allow list)
       healthcheck:                # the container's check: {test: [CMD, ...]} or {http: /path, port: endpoint}
         test: [CMD-SHELL, pg_isready -h 127.0.0.1 -p 5432]
+      routes:                     # HTTP routes through Traefik (websecure: TLS and headers from the entrypoint)
+        - {name: api, host: app.example.org, path: /api, port: backend, health: /api/health}
       metrics:                    # Prometheus scrapes it
         job: postgres             # the job name
         port: postgres-exporter   # one of its ports (endpoints); or `targets`, a literal list
@@ -37,12 +39,15 @@ __metaclass__ = type
 import copy
 import re
 
-ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics", "healthcheck"))
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics", "healthcheck",
+                        "routes"))
+ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MEMORY = re.compile(r"^[0-9]+[bkmg]$")
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _VARIABLE = "taylordash_services"
 
 
@@ -147,6 +152,36 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
         if isinstance(entry, dict) and "healthcheck" in entry:
             for key, text in _healthcheck_errors(entry["healthcheck"], entry.get("ports")):
                 say(name, key, text)
+    routers = {}
+    for name in sorted(services):
+        entry = services[name]
+        if not isinstance(entry, dict) or "routes" not in entry:
+            continue
+        if not isinstance(entry["routes"], list):
+            say(name, "routes", "must be a list of {name, host, path, port, health}")
+            continue
+        own = entry.get("ports") if isinstance(entry.get("ports"), dict) else {}
+        for index, route in enumerate(entry["routes"]):
+            where = "routes[%d]" % index
+            if not isinstance(route, dict):
+                say(name, where, "must be a mapping with name, host and port")
+                continue
+            for key in sorted(set(route) - ROUTE_KEYS):
+                say(name, "%s.%s" % (where, key), "unknown key; the keys are %s" % ", ".join(sorted(ROUTE_KEYS)))
+            router = route.get("name")
+            if not isinstance(router, str) or not _NAME.match(router):
+                say(name, "%s.name" % where, "must be a router name (lower-case letters, digits and '-')")
+            elif router in routers:
+                say(name, "%s.name" % where, "%s is also a route of %s" % (router, routers[router]))
+            else:
+                routers[router] = name
+            if not isinstance(route.get("host"), str) or not _HOST.match(route.get("host", "")):
+                say(name, "%s.host" % where, "%r is not a host name (every route needs one)" % (route.get("host"),))
+            for key in ("path", "health"):
+                if key in route and not str(route[key]).startswith("/"):
+                    say(name, "%s.%s" % (where, key), "must start with /")
+            if route.get("port") not in own:
+                say(name, "%s.port" % where, "%r is not one of its ports (%s)" % (route.get("port"), ", ".join(sorted(own))))
     jobs = {}
     for name in sorted(services):
         entry = services[name]
@@ -326,6 +361,50 @@ def port_map(services, plan, names=None):
                 out[endpoint] = {"service": name, "target": _port_number(spec["container"]),
                                  "public": _flag(spec.get("public", False))}
     return out
+
+
+def route_rule(route):
+    """Traefik's rule of a route: its host, and its path prefix when it has one."""
+    rule = "Host(`%s`)" % route["host"]
+    if route.get("path"):
+        rule += " && PathPrefix(`%s`)" % route["path"]
+    return rule
+
+
+def traefik_labels(services, name, project, enabled=True):
+    """The Docker labels that route a service through Traefik on its own host (label provider), as
+    (key, value) pairs; an empty list for a service without routes."""
+    entry = services[name]
+    if not entry.get("routes"):
+        return []
+    labels = [("traefik.enable", "true" if enabled else "false"), ("traefik.docker.network", project)]
+    for route in entry["routes"]:
+        router = "%s-%s" % (project, route["name"])
+        labels += [("traefik.http.routers.%s.rule" % router, route_rule(route)),
+                   ("traefik.http.routers.%s.entrypoints" % router, "websecure"),
+                   ("traefik.http.services.%s.loadbalancer.server.port" % router,
+                    str(_port_number(entry["ports"][route["port"]]["container"])))]
+    return labels
+
+
+def file_routes(services, endpoints, project, enabled, interval):
+    """Traefik's file-provider configuration routing the enabled services' routes to the hosts that run
+    them (endpoints: endpoint -> host:port list), each server health-checked on the route's `health`."""
+    routers, backends = {}, {}
+    for name, entry in services.items():
+        if name not in enabled:
+            continue
+        for route in entry.get("routes") or []:
+            targets = endpoints.get(route["port"])
+            if not targets:
+                continue
+            router = "%s-%s" % (project, route["name"])
+            routers[router] = {"rule": route_rule(route), "entryPoints": ["websecure"], "service": router}
+            balancer = {"servers": [{"url": "http://%s" % target} for target in targets]}
+            if route.get("health"):
+                balancer["healthCheck"] = {"path": route["health"], "interval": interval, "timeout": "3s"}
+            backends[router] = {"loadBalancer": balancer}
+    return {"http": {"routers": routers, "services": backends}} if routers else {}
 
 
 def consumers(services):

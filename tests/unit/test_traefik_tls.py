@@ -10,7 +10,17 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.taylordash.ops.plugins.filter import catalogue as catalogue_filters
+from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue
 from roles import ROOT
+
+CATALOGUE = {
+    "backend": {"group": "app", "ports": {"backend": {"container": 8000, "port": 8000, "callers": ["traefik"]}},
+                "routes": [{"name": "api", "host": "app.example.org", "path": "/api", "port": "backend",
+                            "health": "/api/health"}]},
+    "frontend": {"group": "app", "ports": {"frontend": {"container": 8080, "port": 8080, "callers": ["traefik"]}},
+                 "routes": [{"name": "web", "host": "app.example.org", "port": "frontend", "health": "/"}]},
+}
 
 INFRA = os.path.join(ROOT, "roles", "infrastructure", "templates")
 PROXY = os.path.join(ROOT, "roles", "proxy", "templates")
@@ -19,13 +29,16 @@ BASE = {"ansible_managed": "managed", "taylordash_project_name": "taylordash", "
         "taylordash_acme_ca_server": "https://acme.example.org/dir", "_infrastructure_enabled": ["socket-proxy"],
         "proxy_dashboard_host": "traefik.app.example.org", "proxy_dashboard_user": "admin",
         "_proxy_dashboard_hash": "$2b$10$hash", "proxy_app_health_interval": "5s",
-        "_taylordash_cross": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]}}}
+        "_taylordash_cross": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]}},
+        "taylordash_catalogue": CATALOGUE, "_taylordash_enabled": ["backend", "frontend"]}
 
 
 def _render(templates, name, **values):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), trim_blocks=True,
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     env.filters["to_json"] = json.dumps
+    env.filters["to_nice_yaml"] = lambda value, indent=2: yaml.safe_dump(value, indent=indent, default_flow_style=False)
+    env.filters["taylordash.ops.catalogue_file_routes"] = catalogue_filters.catalogue_file_routes
     return yaml.safe_load(env.get_template(name).render(**dict(BASE, **values)))
 
 
@@ -49,12 +62,22 @@ def test_file_provider_routers_set_no_tls_or_headers_of_their_own(tls, template)
         assert "secure-headers" not in router.get("middlewares", []), name
 
 
-def test_docker_label_routers_set_no_tls_of_their_own():
-    with open(os.path.join(ROOT, "roles", "application", "templates", "docker-compose.app.yml.j2"),
-              encoding="utf-8") as handle:
-        text = handle.read()
-    assert ".entrypoints: websecure" in text
-    assert ".tls" not in text and "certresolver" not in text.lower()
+@pytest.mark.parametrize("service", ["backend", "frontend"])
+def test_docker_label_routers_set_no_tls_of_their_own(service):
+    labels = dict(_catalogue.traefik_labels(CATALOGUE, service, "taylordash"))
+    assert [value for key, value in labels.items() if key.endswith(".entrypoints")] == ["websecure"]
+    assert not [key for key in labels if ".tls" in key or "certresolver" in key.lower() or "middlewares" in key]
+
+
+def test_file_provider_routes_come_from_the_same_route_entries_as_the_labels():
+    dynamic = _render(PROXY, "apps.yml.j2", taylordash_tls="local")["http"]
+    labels = dict(_catalogue.traefik_labels(CATALOGUE, "backend", "taylordash"))
+    assert dynamic["routers"]["taylordash-api"]["rule"] == labels["traefik.http.routers.taylordash-api.rule"] \
+        == "Host(`app.example.org`) && PathPrefix(`/api`)"
+    assert dynamic["services"]["taylordash-api"]["loadBalancer"] == {
+        "servers": [{"url": "http://10.0.0.2:8000"}], "healthCheck": {"path": "/api/health", "interval": "5s",
+                                                                     "timeout": "3s"}}
+    assert dynamic["routers"]["taylordash-web"]["rule"] == "Host(`app.example.org`)"
 
 
 @pytest.mark.parametrize("seconds,header", [(0, None), (300, 300)])

@@ -296,3 +296,53 @@ def test_a_public_port_is_the_port_plans(entry):
     raw = DEFAULTS["taylordash_services"]["mosquitto"]["ports"]["mosquitto"]["port"]
     plan = dict(DEFAULTS["taylordash_port_plan"], mosquitto=entry)
     assert jinja2.Environment().from_string(raw).render(taylordash_port_plan=plan) == "1884"
+
+
+# The labels the application's Compose template wrote by hand before.
+LABELS = {
+    "backend": {"traefik.enable": "true", "traefik.docker.network": "taylordash",
+                "traefik.http.routers.taylordash-api.rule": "Host(`taylordash.local`) && PathPrefix(`/api`)",
+                "traefik.http.routers.taylordash-api.entrypoints": "websecure",
+                "traefik.http.services.taylordash-api.loadbalancer.server.port": "8000"},
+    "frontend": {"traefik.enable": "true", "traefik.docker.network": "taylordash",
+                 "traefik.http.routers.taylordash-web.rule": "Host(`taylordash.local`)",
+                 "traefik.http.routers.taylordash-web.entrypoints": "websecure",
+                 "traefik.http.services.taylordash-web.loadbalancer.server.port": "8080"},
+}
+
+
+@pytest.mark.parametrize("service", sorted(LABELS))
+def test_the_routes_give_the_labels_written_by_hand_before(service):
+    assert dict(c.traefik_labels(SHIPPED, service, "taylordash")) == LABELS[service]
+
+
+def test_labels_off_when_the_file_provider_routes_and_none_without_routes():
+    assert dict(c.traefik_labels(SHIPPED, "backend", "taylordash", enabled=False))["traefik.enable"] == "false"
+    assert c.traefik_labels(SHIPPED, "postgres", "taylordash") == []
+
+
+def test_file_routes_to_every_app_host_with_health_checks():
+    endpoints = {"backend": ["10.0.0.2:8000", "10.0.0.3:8000"], "frontend": ["10.0.0.2:8080"]}
+    routes = c.file_routes(SHIPPED, endpoints, "taylordash", ["backend", "frontend"], "5s")["http"]
+    assert routes["routers"]["taylordash-api"] == {"rule": "Host(`taylordash.local`) && PathPrefix(`/api`)",
+                                                   "entryPoints": ["websecure"], "service": "taylordash-api"}
+    assert [s["url"] for s in routes["services"]["taylordash-api"]["loadBalancer"]["servers"]] == [
+        "http://10.0.0.2:8000", "http://10.0.0.3:8000"]
+    assert routes["services"]["taylordash-web"]["loadBalancer"]["healthCheck"]["path"] == "/"
+    assert c.file_routes(SHIPPED, endpoints, "taylordash", ["frontend"], "5s")["http"]["routers"].keys() == {
+        "taylordash-web"}
+    assert c.file_routes(SHIPPED, {}, "taylordash", ["backend"], "5s") == {}
+
+
+@pytest.mark.parametrize("route,problem", [
+    ({"name": "api2", "port": "backend"}, "backend.routes[1].host: None is not a host name (every route needs one)"),
+    ({"name": "api", "host": "x.example.org", "port": "backend"}, "backend.routes[1].name: api is also a route"),
+    ({"name": "api2", "host": "x.example.org", "port": "http"}, "backend.routes[1].port: 'http' is not one of its"),
+    ({"name": "api2", "host": "x.example.org", "port": "backend", "path": "api"}, "backend.routes[1].path: must start"),
+    ({"name": "api2", "host": "*.example.org", "port": "backend"}, "backend.routes[1].host: '*.example.org'"),
+    ({"name": "api2", "host": "x.example.org", "port": "backend", "tls": True}, "backend.routes[1].tls: unknown key"),
+])
+def test_bad_routes_are_named(route, problem):
+    catalogue = dict(SHIPPED, backend=dict(SHIPPED["backend"], routes=SHIPPED["backend"]["routes"] + [route]))
+    found = c.errors(catalogue)
+    assert any(problem in line for line in found), found
