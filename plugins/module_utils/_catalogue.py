@@ -407,6 +407,13 @@ def file_routes(services, endpoints, project, enabled, interval):
     return {"http": {"routers": routers, "services": backends}} if routers else {}
 
 
+def local_endpoints(services):
+    """endpoint -> ["<service>:<container port>"]: how a service on the same Compose network reaches each
+    endpoint (what the placement filters' cross_host says for services on this host)."""
+    return {endpoint: ["%s:%d" % (name, _port_number(spec["container"]))]
+            for name, entry in services.items() for endpoint, spec in (entry.get("ports") or {}).items()}
+
+
 def consumers(services):
     """endpoint -> the services that call it."""
     return {endpoint: list(spec.get("callers", []))

@@ -346,3 +346,9 @@ def test_bad_routes_are_named(route, problem):
     catalogue = dict(SHIPPED, backend=dict(SHIPPED["backend"], routes=SHIPPED["backend"]["routes"] + [route]))
     found = c.errors(catalogue)
     assert any(problem in line for line in found), found
+
+
+def test_local_endpoints_are_service_name_and_container_port():
+    local = c.local_endpoints(SHIPPED)
+    assert local["postgres"] == ["postgres:5432"] and local["backend-metrics"] == ["backend:9100"]
+    assert set(local) == set(c.endpoint_ports(SHIPPED))
