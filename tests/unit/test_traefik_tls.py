@@ -15,6 +15,9 @@ from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue
 from roles import ROOT
 
 CATALOGUE = {
+    "traefik": {"group": "proxy", "ports": {"traefik-web": {"container": 80, "port": 80, "public": True},
+                                            "traefik-websecure": {"container": 443, "port": 443, "public": True},
+                                            "traefik-metrics": {"container": 8082, "port": 8082}}},
     "backend": {"group": "app", "ports": {"backend": {"container": 8000, "port": 8000, "callers": ["traefik"]}},
                 "routes": [{"name": "api", "host": "app.example.org", "path": "/api", "port": "backend",
                             "health": "/api/health"}]},
@@ -49,6 +52,8 @@ def test_the_websecure_entrypoint_carries_the_certificate_source_and_the_headers
     assert websecure["tls"] == expected
     assert websecure["middlewares"] == ["secure-headers@file"]
     assert ("certificatesResolvers" in static) == (tls == "acme")
+    # The entrypoints listen on the catalogue's container ports.
+    assert [static["entryPoints"][name]["address"] for name in ("web", "websecure", "metrics")] == [":80", ":443", ":8082"]
 
 
 @pytest.mark.parametrize("tls", ["local", "acme"])
