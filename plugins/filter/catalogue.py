@@ -26,11 +26,12 @@ def catalogue_errors(catalogue, groups=None, images=None):
 
 
 def catalogue_view(catalogue):
-    """What the roles read: placement, replicable, disabled, images, endpoint_ports, consumers,
+    """What the roles read: placement, replicable, disabled, disabled_images, images, endpoint_ports, consumers,
     local_endpoints."""
     try:
         return {"placement": _catalogue.placement(catalogue), "replicable": _catalogue.replicable(catalogue),
                 "disabled": _catalogue.disabled(catalogue),
+                "disabled_images": _catalogue.disabled_images(catalogue),
                 "images": _catalogue.images(catalogue), "endpoint_ports": _catalogue.endpoint_ports(catalogue),
                 "consumers": _catalogue.consumers(catalogue),
                 "local_endpoints": _catalogue.local_endpoints(catalogue)}

@@ -51,21 +51,31 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][
 _VARIABLE = "taylordash_services"
 
 
+# Keys an override replaces as a whole (a healthcheck is either a command or an HTTP check, never a mix).
+WHOLE_KEYS = frozenset(("healthcheck", "metrics"))
+
+
 def merge(services, overrides):
-    """The catalogue with each override merged over its entry (dicts merged key by key, recursively;
-    any other value replaces). An override may add a new service."""
+    """The catalogue with each override merged over its entry: dicts merged key by key, recursively, except
+    `healthcheck` and `metrics`, which replace; any other value replaces; a null removes the key. An
+    override may add a new service."""
     out = copy.deepcopy(services or {})
     for name, override in (overrides or {}).items():
-        out[name] = _merge(out.get(name, {}), override)
+        out[name] = _merge(out.get(name, {}), override, top=True)
     return out
 
 
-def _merge(base, override):
+def _merge(base, override, top=False):
     if not isinstance(base, dict) or not isinstance(override, dict):
         return copy.deepcopy(override)
     out = dict(base)
     for key, value in override.items():
-        out[key] = _merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        if value is None:
+            out.pop(key, None)
+        elif key in base and not (top and key in WHOLE_KEYS):
+            out[key] = _merge(base[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
     return out
 
 
@@ -114,6 +124,7 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
         group = entry.get("group")
         if not isinstance(group, str) or not group:
             say(name, "group", "must be an inventory group name")
+            entry = dict(entry, group="")  # checked; hashable for the checks below
         if "image" in entry and (not isinstance(entry["image"], str) or not entry["image"]):
             say(name, "image", "must name an entry of taylordash_images")
         elif "image" in entry and images is not None and entry["image"] not in images:
@@ -145,7 +156,7 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
                 say(name, "%s.callers" % where, "must be a list of service names")
                 continue
             for caller in callers:
-                if caller not in services:
+                if not isinstance(caller, str) or caller not in services:
                     say(name, "%s.callers" % where, "%r is not a service of the catalogue" % (caller,))
     for name in sorted(services):
         entry = services[name]
@@ -180,7 +191,7 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             for key in ("path", "health"):
                 if key in route and not str(route[key]).startswith("/"):
                     say(name, "%s.%s" % (where, key), "must start with /")
-            if route.get("port") not in own:
+            if not isinstance(route.get("port"), str) or route["port"] not in own:
                 say(name, "%s.port" % where, "%r is not one of its ports (%s)" % (route.get("port"), ", ".join(sorted(own))))
     jobs = {}
     for name in sorted(services):
@@ -204,7 +215,7 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
         if "targets" in metrics:
             if not isinstance(metrics["targets"], list) or not metrics["targets"]:
                 say(name, "metrics.targets", "must be a non-empty list of host:port")
-        elif metrics.get("port") not in own:
+        elif not isinstance(metrics.get("port"), str) or metrics["port"] not in own:
             say(name, "metrics.port", "%r is not one of its ports (%s)" % (metrics.get("port"), ", ".join(sorted(own))))
     # A port is published on the host's address once: two endpoints of services in one group cannot share it.
     published = {}
@@ -216,18 +227,20 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             port = _port_number(spec.get("port")) if isinstance(spec, dict) else None
             if port is None:
                 continue
-            key = (entry.get("group"), port)
+            key = (str(entry.get("group")), port)
             if key in published:
                 say(name, "ports.%s.port" % endpoint, "%d is published twice in group %s (also by %s)"
                     % (port, entry.get("group"), published[key]))
             else:
                 published[key] = "%s.ports.%s" % (name, endpoint)
     if groups is not None:
-        in_use = {s.get("group") for s in services.values() if isinstance(s, dict) and groups.get(s.get("group"))}
+        in_use = {s["group"] for s in services.values()
+                  if isinstance(s, dict) and isinstance(s.get("group"), str) and groups.get(s["group"])}
         if in_use:
             for name in sorted(services):
                 entry = services[name]
-                if isinstance(entry, dict) and _flag(entry.get("enabled", True)) and not groups.get(entry.get("group")):
+                group = entry.get("group") if isinstance(entry, dict) else None
+                if isinstance(group, str) and _flag(entry.get("enabled", True)) and not groups.get(group):
                     say(name, "group", "no host is in group %s, while the inventory places services in %s"
                         % (entry.get("group"), ", ".join(sorted(in_use))))
     return found
@@ -272,7 +285,7 @@ def _healthcheck_errors(check, ports):
              for key in sorted(set(check) - {"http", "port"})]
     if not str(check.get("http", "")).startswith("/"):
         found.append(("healthcheck.http", "must be a path starting with /"))
-    if check.get("port") not in (ports if isinstance(ports, dict) else {}):
+    if not isinstance(check.get("port"), str) or check["port"] not in (ports if isinstance(ports, dict) else {}):
         found.append(("healthcheck.port", "%r is not one of its ports" % (check.get("port"),)))
     return found
 
@@ -307,6 +320,13 @@ def replicable(services):
 def disabled(services):
     """Services switched off in the catalogue (enabled: false)."""
     return sorted(name for name, entry in services.items() if not _flag(entry.get("enabled", True)))
+
+
+def disabled_images(services):
+    """taylordash_images entries that only disabled services use (not built, not pulled, not checked)."""
+    used = {entry.get("image", name) for name, entry in services.items() if _flag(entry.get("enabled", True))}
+    return sorted({entry.get("image", name) for name, entry in services.items()
+                   if not _flag(entry.get("enabled", True))} - used)
 
 
 def images(services):
@@ -382,6 +402,7 @@ def traefik_labels(services, name, project, enabled=True):
         router = "%s-%s" % (project, route["name"])
         labels += [("traefik.http.routers.%s.rule" % router, route_rule(route)),
                    ("traefik.http.routers.%s.entrypoints" % router, "websecure"),
+                   ("traefik.http.routers.%s.service" % router, router),
                    ("traefik.http.services.%s.loadbalancer.server.port" % router,
                     str(_port_number(entry["ports"][route["port"]]["container"])))]
     return labels

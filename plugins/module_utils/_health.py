@@ -128,16 +128,16 @@ def tls_context(trust_bundle):
 def check_endpoint(check, address, timeout, context, credentials=None):
     """GET check['url'] on `address` (its host name kept for SNI and Host); redirects are not followed.
     Returns the endpoint row."""
-    parts = urlsplit(check["url"])
-    secure = parts.scheme == "https"
-    port = parts.port or (443 if secure else 80)
-    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
     headers = {"User-Agent": "taylordash-health"}
     if credentials:
         headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
     started = time.monotonic()
     conn = None
     try:
+        parts = urlsplit(check["url"])
+        secure = parts.scheme == "https"
+        port = parts.port or (443 if secure else 80)
+        path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         conn = (_Pinned.https(address, parts.hostname, port, timeout, context) if secure
                 else _Pinned.http(address, parts.hostname, port, timeout))
         conn.request("GET", path, headers=headers)

@@ -19,7 +19,8 @@ description:
   - An endpoint is requested on O(address) with its own host name for SNI, certificate and Host header (what
     C(curl --resolve) does); redirects are not followed, so an expected V(301) is checked as such.
   - The dashboard's basic-auth password is read from O(env_file) on the host and never returned.
-  - Writes the report as JSON to O(report_file) (output of the run, not state; not in check mode) and returns
+  - Writes the report as JSON to O(report_file) (output of the run, not state; not in check mode, where it only
+    reads) and returns
     the rows, the names of what fails and a text table. Never changes the stack; never fails by itself (the
     caller decides what unhealthy means).
 author: taylordash-ops developers
@@ -212,6 +213,9 @@ def main():
 
     engine, rows = _engine(module)
     rows += _image_rows(module, p["images"])
+    if p["files"] and not os.path.isfile(p["files"][0]):
+        rows.append({"name": os.path.basename(p["files"][0]), "kind": "service", "state": "missing", "health": "-",
+                     "ports": [], "ok": False, "detail": "no %s: nothing deployed here yet" % p["files"][0]})
     files = [path for path in p["files"] if os.path.isfile(path)]
     compose = ["docker", "compose", "--project-directory", p["project_dir"]]
     for path in files:
@@ -237,10 +241,18 @@ def main():
                     password = parse_env(handle.read()).get("TRAEFIK_DASHBOARD_PASSWORD", "")
             except (IOError, OSError, EnvFileError) as exc:
                 module.fail_json(msg="cannot read the dashboard password: %s" % exc)
-            module.no_log_values.add(password)
-            credentials = "%s:%s" % (p["auth_user"], password)
-        context = _health.tls_context(p["trust_bundle"])
+            if password:
+                module.no_log_values.add(password)
+                credentials = "%s:%s" % (p["auth_user"], password)
+        try:
+            context = _health.tls_context(p["trust_bundle"])
+        except (IOError, OSError, ValueError) as exc:
+            module.fail_json(msg="trust_bundle=%s is not a CA file this host can read: %s (health_trust_bundle)"
+                             % (p["trust_bundle"], exc))
         for check in p["endpoints"]:
+            if check.get("auth") and not credentials:
+                rows.append(_health.endpoint_row(check, 0, None, "no TRAEFIK_DASHBOARD_PASSWORD in the .env file"))
+                continue
             rows.append(_health.check_endpoint(check, p["address"], p["timeout"], context,
                                                credentials if check.get("auth") else None))
 

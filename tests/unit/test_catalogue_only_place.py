@@ -41,17 +41,27 @@ def catalogued_ports():
     return sorted(ports)
 
 
+def _flat(text):
+    """Text without quotes, brackets and white space: a healthcheck written as a YAML flow list, a Jinja or
+    JSON list or a shell string reads the same."""
+    return re.sub(r"[\s'\"\[\]]", "", text)
+
+
 def catalogued_strings():
-    """Image references of taylordash_images and the healthcheck commands of the catalogue."""
+    """Image references of taylordash_images and the healthcheck commands of the catalogue (flattened)."""
     refs = {ref for image in DEFAULTS["taylordash_images"].values() for ref in image.values() if ref}
-    tests = {" ".join(entry["healthcheck"]["test"][1:]) for entry in SERVICES.values()
+    tests = {_flat(",".join(entry["healthcheck"]["test"])) for entry in SERVICES.values()
              if "test" in (entry.get("healthcheck") or {})}
     return sorted(refs | tests)
 
 
-def test_the_shipped_healthcheck_commands_are_found_where_they_stood_before():
-    old = "pg_isready -h 127.0.0.1 -p 5432 -U \"$$POSTGRES_USER\" -d \"$$POSTGRES_DB\""
-    assert old in catalogued_strings()
+@pytest.mark.parametrize("written", [
+    """healthcheck(['CMD-SHELL', 'pg_isready -h 127.0.0.1 -p 5432 -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'])""",
+    "{{ healthcheck(['CMD', 'traefik', 'healthcheck', '--configFile=/etc/traefik/traefik.yml']) }}",
+    "      test: [CMD, mc, ready, local]",
+], ids=["shell", "list", "yaml-flow"])
+def test_a_healthcheck_written_as_before_is_found(written):
+    assert any(value in _flat(written) for value in catalogued_strings())
 
 
 def files():
@@ -91,8 +101,9 @@ def test_image_references_and_healthchecks_are_written_nowhere_else():
     found = []
     for path in files():
         text = path.read_text(errors="replace")
+        flat = _flat(text)
         for value in catalogued_strings():
-            if len(value) > 8 and value in text:
+            if len(value) > 8 and (value in text or value in flat):
                 found.append("%s: %s" % (path.relative_to(ROOT), value))
     assert found == []
 

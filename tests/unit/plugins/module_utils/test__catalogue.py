@@ -188,7 +188,8 @@ def test_an_override_moves_a_service_and_its_endpoint_together():
     assert c.endpoint_ports(moved)["postgres"] == {"service": "postgres", "target": 5432, "port": 15432}
 
 
-# The scrape jobs the infrastructure role wrote by hand before (targets on one host: service names).
+# The scrape jobs the infrastructure role wrote by hand before (targets on one host: service names), now in
+# catalogue order (Prometheus is recreated once on upgrade for the reordered file).
 SCRAPE_ONE_HOST = [
     {"job": "traefik", "targets": ["traefik:8082"]},
     {"job": "victoriametrics", "targets": ["victoriametrics:8428"]},
@@ -298,15 +299,18 @@ def test_a_public_port_is_the_port_plans(entry):
     assert jinja2.Environment().from_string(raw).render(taylordash_port_plan=plan) == "1884"
 
 
-# The labels the application's Compose template wrote by hand before.
+# The labels the application's Compose template wrote by hand before, plus each router's service (which
+# Traefik needs once a service has two routes; one recreation of the app containers on upgrade).
 LABELS = {
     "backend": {"traefik.enable": "true", "traefik.docker.network": "taylordash",
                 "traefik.http.routers.taylordash-api.rule": "Host(`taylordash.local`) && PathPrefix(`/api`)",
                 "traefik.http.routers.taylordash-api.entrypoints": "websecure",
+                "traefik.http.routers.taylordash-api.service": "taylordash-api",
                 "traefik.http.services.taylordash-api.loadbalancer.server.port": "8000"},
     "frontend": {"traefik.enable": "true", "traefik.docker.network": "taylordash",
                  "traefik.http.routers.taylordash-web.rule": "Host(`taylordash.local`)",
                  "traefik.http.routers.taylordash-web.entrypoints": "websecure",
+                 "traefik.http.routers.taylordash-web.service": "taylordash-web",
                  "traefik.http.services.taylordash-web.loadbalancer.server.port": "8080"},
 }
 
@@ -352,3 +356,30 @@ def test_local_endpoints_are_service_name_and_container_port():
     local = c.local_endpoints(SHIPPED)
     assert local["postgres"] == ["postgres:5432"] and local["backend-metrics"] == ["backend:9100"]
     assert set(local) == set(c.endpoint_ports(SHIPPED))
+
+
+def test_two_routes_on_one_service_each_name_their_own_service():
+    catalogue = dict(SHIPPED, backend=dict(SHIPPED["backend"], routes=SHIPPED["backend"]["routes"] + [
+        {"name": "docs", "host": "docs.example.org", "port": "backend"}]))
+    labels = dict(c.traefik_labels(catalogue, "backend", "taylordash"))
+    assert labels["traefik.http.routers.taylordash-docs.service"] == "taylordash-docs"
+    assert labels["traefik.http.services.taylordash-docs.loadbalancer.server.port"] == "8000"
+
+
+@pytest.mark.parametrize("override,problem", [
+    ({"group": ["app", "data"]}, "postgres.group: must be an inventory group name"),
+    ({"ports": {"postgres": {"callers": [["backend"]]}}}, "postgres.ports.postgres.callers: ['backend'] is not"),
+    ({"metrics": {"job": "pg", "port": ["postgres"]}}, "postgres.metrics.port: ['postgres'] is not one of"),
+    ({"healthcheck": {"http": "/", "port": {"x": 1}}}, "postgres.healthcheck.port: {'x': 1} is not one of"),
+    ({"routes": [{"name": "db", "host": "db.example.org", "port": ["postgres"]}]}, "postgres.routes[0].port:"),
+], ids=["group-list", "caller-list", "metrics-port-list", "healthcheck-port-dict", "route-port-list"])
+def test_unhashable_values_are_named_not_crashed_on(override, problem):
+    found = c.errors(with_(postgres=override), ALL_GROUPS)
+    assert any(problem in line for line in found), found
+
+
+def test_an_override_replaces_a_healthcheck_or_metrics_whole_and_null_removes():
+    merged = with_(victoriametrics={"healthcheck": {"test": ["CMD", "true"]}, "metrics": None})
+    assert merged["victoriametrics"]["healthcheck"] == {"test": ["CMD", "true"]}
+    assert "metrics" not in merged["victoriametrics"]
+    assert c.errors(merged) == []

@@ -87,3 +87,26 @@ def test_endpoints_wait_for_the_app(monkeypatch, project):
 def test_bad_arguments_fail_before_reading_anything(monkeypatch, project, args, message):
     outcome, result = run(monkeypatch, project, **args)
     assert outcome == "fail" and message in result["msg"], result
+
+
+def test_a_host_without_the_project_file_is_not_healthy(monkeypatch, project):
+    (project / "docker-compose.yml").unlink()
+    outcome, result = run(monkeypatch, project)
+    assert outcome == "exit" and result["failing"] == ["docker-compose.yml"], result
+
+
+def test_no_dashboard_password_fails_that_check_and_masks_nothing(monkeypatch, project):
+    (project / ".env").write_text("API_KEY='k'\n")
+    endpoint = {"name": "dashboard-auth", "url": "https://t.test:1/api/overview", "auth": True}
+    outcome, result = run(monkeypatch, project, endpoints=[endpoint], env_file=str(project / ".env"))
+    row = [r for r in result["rows"] if r["name"] == "dashboard-auth"][0]
+    assert not row["ok"] and row["detail"] == "no TRAEFIK_DASHBOARD_PASSWORD in the .env file"
+    assert "postgres" in [r["name"] for r in result["rows"]]  # names intact: nothing was masked
+
+
+def test_an_unreadable_trust_bundle_is_named(monkeypatch, project):
+    bad = project / "ca.crt"
+    bad.write_text("not a certificate\n")
+    outcome, result = run(monkeypatch, project, trust_bundle=str(bad),
+                          endpoints=[{"name": "api", "url": "https://d.test:1/"}])
+    assert outcome == "fail" and "trust_bundle=%s is not a CA file" % bad in result["msg"], result
