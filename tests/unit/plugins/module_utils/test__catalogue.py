@@ -7,10 +7,17 @@ import copy
 import jinja2
 import pytest
 
+from ansible_collections.taylordash.ops.plugins.filter.application import port_of
 from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue as c
 from roles import load
 
 DEFAULTS = load("roles/taylordash/defaults/main.yml")
+
+
+def _jinja():
+    env = jinja2.Environment()
+    env.filters["taylordash.ops.port_of"] = port_of
+    return env
 
 
 def _rendered(value):
@@ -20,7 +27,7 @@ def _rendered(value):
     if isinstance(value, list):
         return [_rendered(item) for item in value]
     if isinstance(value, str) and "{{" in value:
-        return jinja2.Environment().from_string(value).render(**DEFAULTS)
+        return _jinja().from_string(value).render(**DEFAULTS)
     return value
 
 
@@ -296,7 +303,7 @@ def test_a_public_port_is_the_port_plans(entry):
     """Callers on other hosts reach MQTT on the port the plan publishes it on, whichever form the entry has."""
     raw = DEFAULTS["taylordash_services"]["mosquitto"]["ports"]["mosquitto"]["port"]
     plan = dict(DEFAULTS["taylordash_port_plan"], mosquitto=entry)
-    assert jinja2.Environment().from_string(raw).render(taylordash_port_plan=plan) == "1884"
+    assert _jinja().from_string(raw).render(taylordash_port_plan=plan) == "1884"
 
 
 # The labels the application's Compose template wrote by hand before, plus each router's service (which
