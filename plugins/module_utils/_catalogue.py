@@ -80,7 +80,10 @@ def _merge(base, override, top=False):
 
 
 def _port_number(value):
-    """The int value of a port, or None when it is not a whole number from 1 to 65535."""
+    """The int value of a port, or None when it is not a whole number from 1 to 65535. A port plan entry
+    ({port, address, protocol}) counts as its port: public endpoints read theirs from taylordash_port_plan."""
+    if isinstance(value, dict):
+        value = value.get("port")
     if isinstance(value, bool):
         return None
     try:
