@@ -152,6 +152,8 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             for key in sorted(set(spec) - PORT_KEYS):
                 say(name, "%s.%s" % (where, key), "unknown key; the keys are %s" % ", ".join(sorted(PORT_KEYS)))
             for key in ("container", "port"):
+                if key == "port" and spec.get(key) is None and _flag(spec.get("public", False)):
+                    continue  # its taylordash_port_plan entry is missing: the phase that publishes it says so
                 if _port_number(spec.get(key)) is None:
                     say(name, "%s.%s" % (where, key), "%r is not a port (1-65535)" % (spec.get(key),))
             callers = spec.get("callers", [])
@@ -373,14 +375,15 @@ def scrape_jobs(services, endpoints, enabled, skip=()):
 
 def port_map(services, plan, names=None):
     """endpoint -> {service, target, public} for the endpoints of the services `names` (default all) that
-    taylordash_port_plan (plan) names: what the infrastructure role publishes on the host (public ones
-    always, the others in development). The plan's dev-server entries (the app's) are not these."""
+    taylordash_port_plan (plan) names, and every public one (whose plan entry the infrastructure role then
+    requires): what the infrastructure role publishes on the host (public ones always, the others in
+    development). The plan's dev-server entries (the app's) are not these."""
     out = {}
     for name, entry in services.items():
         if names is not None and name not in names:
             continue
         for endpoint, spec in (entry.get("ports") or {}).items():
-            if endpoint in plan:
+            if endpoint in plan or _flag(spec.get("public", False)):
                 out[endpoint] = {"service": name, "target": _port_number(spec["container"]),
                                  "public": _flag(spec.get("public", False))}
     return out

@@ -21,6 +21,19 @@ except ImportError:  # pragma: no cover - Python 2 is not supported on hosts
     urlsplit = None
 
 
+def image_presence(refs, have):
+    """Split image references into those in `have` (the engine's repository:tag list) and the missing ones,
+    in the order given, each once. A reference without a tag means :latest, as the engine reads it."""
+    present, missing, seen = [], [], set()
+    for ref in refs:
+        if ref in seen:
+            continue
+        seen.add(ref)
+        tagged = ref if ":" in ref.rsplit("/", 1)[-1] else ref + ":latest"
+        (present if tagged in have or ref in have else missing).append(ref)
+    return {"present": present, "missing": missing}
+
+
 def parse_ps(lines):
     """The objects of `docker compose ps --format json` output: one object per line, or one JSON array."""
     items = []

@@ -1,8 +1,11 @@
 """Every playbook runs end to end against localhost, and a second run changes nothing."""
 
 import pytest
+import yaml
 
-from conftest import playbook
+from conftest import ROOT, playbook
+
+DEFAULTS = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())
 
 PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml", "rollback.yml"]
 
@@ -31,12 +34,14 @@ def test_health_check_reports_engine_and_images(engine):
     run = playbook("health-check.yml")
     assert run.rc == 0, run
     assert "Docker %s" % engine in run.out
-    assert "images_missing: []" in run.out
-    assert "taylordash/postgres:17" in run.out
+    assert "images missing: none" in run.out
+    present = run.out.split("images present: ", 1)[1].split("images missing:", 1)[0]
+    assert "taylordash/postgres:17" in present and "taylordash/traefik:3.7" in present, run
 
 
 def test_health_check_fails_naming_a_missing_image(engine):
-    run = playbook("health-check.yml", extra_vars={
-        "taylordash_images": {"base": {"registry": "debian:13", "build": "taylordash/absent-for-test:1"}}})
+    # Ansible replaces a whole dict: pass every shipped image, one of them absent.
+    images = dict(DEFAULTS["taylordash_images"], base={"registry": "debian:13", "build": "taylordash/absent-for-test:1"})
+    run = playbook("health-check.yml", extra_vars={"taylordash_images": images})
     assert run.rc != 0, run
     assert "taylordash/absent-for-test:1" in run.out

@@ -5,6 +5,7 @@ structures the roles read, derived from the shipped catalogue."""
 import copy
 
 import jinja2
+import jinja2.nativetypes
 import pytest
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _catalogue as c
@@ -14,17 +15,18 @@ DEFAULTS = load("roles/taylordash/defaults/main.yml")
 
 
 def _jinja():
-    return jinja2.Environment()
+    return jinja2.nativetypes.NativeEnvironment()
 
 
-def _rendered(value):
-    """A default as Ansible renders it (MinIO's and Grafana's switches, public ports from the port plan)."""
+def _rendered(value, **variables):
+    """A default as Ansible renders it, to native types (MinIO's and Grafana's switches, public ports from
+    the port plan), with `variables` over the role's defaults."""
     if isinstance(value, dict):
-        return {key: _rendered(item) for key, item in value.items()}
+        return {key: _rendered(item, **variables) for key, item in value.items()}
     if isinstance(value, list):
-        return [_rendered(item) for item in value]
+        return [_rendered(item, **variables) for item in value]
     if isinstance(value, str) and "{{" in value:
-        return _jinja().from_string(value).render(**DEFAULTS)
+        return _jinja().from_string(value).render(**dict(DEFAULTS, **variables))
     return value
 
 
@@ -302,6 +304,25 @@ def test_a_public_port_is_the_port_plans(entry):
     catalogue = with_(mosquitto={"ports": {"mosquitto": {"port": entry}}})
     assert c.endpoint_ports(catalogue)["mosquitto"]["port"] == 1884
     assert c.errors(catalogue) == []
+
+
+def test_a_plan_without_the_public_entries_leaves_the_catalogue_valid_and_the_port_map_names_them():
+    """Ansible replaces a whole dict: a plan of the dev servers' ports only (cleanup's usual input) renders the
+    public ports as None. The catalogue stays valid (cleanup needs none of them); the port map still lists
+    them, so the infrastructure role names the missing plan entry instead of publishing nothing."""
+    dev_plan = {"backend": 3000, "frontend": 5173}
+    catalogue = _rendered(DEFAULTS["taylordash_services"], taylordash_port_plan=dev_plan)
+    assert catalogue["traefik"]["ports"]["traefik-web"]["port"] is None
+    assert c.errors(catalogue) == []
+    public = {name for name, spec in c.port_map(catalogue, dev_plan, INFRA).items() if spec["public"]}
+    assert public == {"traefik-web", "traefik-websecure", "mosquitto"}
+    assert not {name for name, spec in c.port_map(catalogue, dev_plan, INFRA).items() if not spec["public"]}
+
+
+def test_an_internal_port_of_none_is_still_an_error():
+    errors = c.errors(with_(postgres={"ports": {"postgres": {"port": None}}}))
+    assert errors == ["taylordash_services.postgres.ports.postgres.port: None is not a port (1-65535)"
+                      " (set it in taylordash_service_overrides.postgres)"]
 
 
 # The labels the application's Compose template wrote by hand before, plus each router's service (which

@@ -63,3 +63,16 @@ def test_the_table_names_every_failure():
 @pytest.mark.parametrize("failing,line", [([], "healthy"), (["mosquitto", "https-api"], "UNHEALTHY: mosquitto, https-api")])
 def test_summary(failing, line):
     assert h.summary(failing) == line
+
+
+@pytest.mark.parametrize("refs,have,present,missing", [
+    (["taylordash/postgres:17", "taylordash/absent:1"], {"taylordash/postgres:17"},
+     ["taylordash/postgres:17"], ["taylordash/absent:1"]),
+    (["taylordash/app"], {"taylordash/app:latest"}, ["taylordash/app"], []),
+    (["registry.local:5000/app"], {"registry.local:5000/app:latest"}, ["registry.local:5000/app"], []),
+    (["registry.local:5000/app"], {"registry.local:5000/app:2"}, [], ["registry.local:5000/app"]),
+    (["a:1", "a:1", "b:2"], set(), [], ["a:1", "b:2"]),
+    ([], {"a:1"}, [], []),
+])
+def test_image_presence_reads_one_listing(refs, have, present, missing):
+    assert h.image_presence(refs, have) == {"present": present, "missing": missing}
