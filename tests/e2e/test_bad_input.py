@@ -48,7 +48,7 @@ CASES = {
         {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
         ["taylordash_port_plan.postgres (address not loopback)"]),
     "public-port-missing-from-plan": (
-        {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend")}},
+        {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend", "mcp-manager", "projects-manager", "midnight-hud")}},
         ["taylordash_port_plan.traefik-web is missing; traefik is enabled and publishes it"]),
     "infra-unknown-extra-publish": ({"infrastructure_publish_extra": ["redis"]}, ["infrastructure_publish_extra", "redis"]),
     "audit-9001-clash": ({"taylordash_port_plan": dict(PLAN, **{"mosquitto-websockets": {"port": 9001, "address": "127.0.0.1"}})},
