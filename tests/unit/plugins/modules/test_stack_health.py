@@ -29,8 +29,8 @@ def answers(missing_image=False, ps=PS):
             return 0, "2.26.1\n", ""
         if line.startswith("docker buildx version"):
             return 0, "github.com/docker/buildx 0.13.1 abc\n", ""
-        if line.startswith("docker image inspect"):
-            return (1, "", "No such image") if missing_image else (0, "sha256:1\n", "")
+        if line.startswith("docker image ls"):
+            return 0, ("" if missing_image else "taylordash/postgres:17\n") + "taylordash/other:1\n", ""
         if line.endswith("config --services"):
             return 0, "postgres\nmosquitto\n", ""
         if "ps --all --format json" in line:
@@ -62,6 +62,7 @@ def test_a_missing_service_and_image_are_named_and_the_report_is_written(monkeyp
     assert result["engine"] == {"server": "20.10.24", "driver": "overlay2", "compose": "2.26.1", "buildx": "0.13.1"}
     report = json.loads((project / "reports" / "health.json").read_text())
     assert report["host"] == "h1" and report["healthy"] is False and len(report["checks"]) == 3
+    assert result["images"] == report["images"] == {"present": [], "missing": ["taylordash/postgres:17"]}
 
 
 def test_check_mode_reads_but_writes_no_report(monkeypatch, project):
