@@ -11,52 +11,43 @@ from conftest import ROOT, playbook
 
 PLAN = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())["taylordash_port_plan"]
 
+# A few cases per kind of check, to prove each runs before anything on the host changes. The matrix of bad
+# input is unit-tested: tests/unit/plugins/module_utils/test__settings.py (images, shared and infrastructure
+# settings, dev apps), test__catalogue.py (the catalogue, placement), test__port_plan.py (the port plan) and
+# tests/unit/test_argument_specs.py (the argument specs).
 CASES = {
+    # An argument spec (ansible-core's own check, per role entry point).
     "unknown-engine-source": ({"docker_engine_source": "snap"}, ["docker_engine_source", "snap"]),
-    "unknown-image-source": ({"taylordash_image_source": "mirror"}, ["taylordash_image_source", "mirror"]),
+    "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
+    # The shared settings, the catalogue and the offline images (the taylordash role, first in every play).
     "malformed-image-reference": (
         {"taylordash_images": {"postgres": {"registry": "Postgres Latest!", "build": "taylordash/postgres:17"}}},
         ["taylordash_images.postgres", "Postgres Latest!"],
     ),
-    "build-reference-without-tag": (
-        {"taylordash_images": {"python": {"registry": "python:3.13", "build": "taylordash/python"}}},
-        ["taylordash_images.python", "tag"],
-    ),
+    "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
+                              ["taylordash_services.postgres.memroy: unknown key"]),
     "minio-offline-without-image": (
         {"taylordash_image_source": "build", "taylordash_minio_enabled": True},
         ["minio has no offline build", "taylordash_minio_enabled: false"],
     ),
-    "grafana-offline-without-image": (
-        {"taylordash_image_source": "build", "taylordash_grafana_enabled": True},
-        ["grafana has no offline build", "taylordash_grafana_enabled: false"],
-    ),
+    # The port plan module.
+    "audit-9001-clash": ({"taylordash_port_plan": dict(PLAN, **{"mosquitto-websockets": {"port": 9001, "address": "127.0.0.1"}})},
+                         ["taylordash_port_plan.minio-console", "9001", "mosquitto-websockets"]),
+    # The engine's platform check.
     "unsupported-distribution": (
         {"docker_engine_platforms": {"Fedora": {"40": {"codename": "f40", "distro_packages": [],
                                                       "plugin_packages": [], "helper_suite": ""}}}},
         ["docker_engine supports Fedora", "ansible_facts.distribution=Debian"],
     ),
     "engine-log-size-pattern": ({"docker_engine_log_max_size": "ten megabytes"}, ["docker_engine_log_max_size"]),
-    "engine-wait-timeout-type": ({"docker_engine_wait_timeout": "soon"}, ["docker_engine_wait_timeout"]),
-    # The catalogue's whole matrix is tests/unit/plugins/module_utils/test__catalogue.py; this proves it runs first.
-    "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
-                              ["taylordash_services.postgres.memroy: unknown key"]),
-    "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
-    "catalogue-bad-memory-limit": ({"taylordash_service_overrides": {"postgres": {"limits": {"memory": "lots"}}}},
-                                   ["taylordash_services.postgres.limits.memory: 'lots' is not a size",
-                                    "taylordash_service_overrides.postgres"]),
+    # The infrastructure settings (its pre-task check).
+    "infra-bad-threshold": ({"infrastructure_alert_disk_percent": 120}, ["infrastructure_alert_disk_percent", "120"]),
     "infra-internal-port-on-all-addresses": (
         {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
         ["taylordash_port_plan.postgres (address not loopback)"]),
     "public-port-missing-from-plan": (
         {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend", "mcp-manager", "projects-manager", "midnight-hud")}},
         ["taylordash_port_plan.traefik-web is missing; traefik is enabled and publishes it"]),
-    "infra-unknown-extra-publish": ({"infrastructure_publish_extra": ["redis"]}, ["infrastructure_publish_extra", "redis"]),
-    "audit-9001-clash": ({"taylordash_port_plan": dict(PLAN, **{"mosquitto-websockets": {"port": 9001, "address": "127.0.0.1"}})},
-                         ["taylordash_port_plan.minio-console", "9001", "mosquitto-websockets"]),
-    "infra-bad-duration": ({"infrastructure_alert_service_down_for": "soon"}, ["infrastructure_alert_service_down_for", "soon"]),
-    "infra-bad-threshold": ({"infrastructure_alert_disk_percent": 120}, ["disk=120"]),
-    "infra-bad-webhook": ({"infrastructure_alertmanager_webhook_url": "ftp://alerts"}, ["infrastructure_alertmanager_webhook_url", "ftp://alerts"]),
-    "infra-same-mqtt-users": ({"infrastructure_mqtt_monitor_user": "taylordash"}, ["the two MQTT users differ"]),
 }
 
 # Tasks that touch the host; none may run when the input is bad.
@@ -81,17 +72,12 @@ CLEANUP_CASES = {
     "overlapping-keep-rules": ({"cleanup_keep_apps": ["frontend"], "cleanup_stop_all_dev_servers": True},
                                ["cleanup_keep_apps", "cleanup_stop_all_dev_servers"]),
     "negative-timeout": ({"cleanup_stop_timeout": -5}, ["cleanup_stop_timeout"]),
-    "port-out-of-range": ({"taylordash_port_plan": {"backend": 70000, "frontend": 5173, "mcp-manager": 5174,
-                                                     "projects-manager": 5175, "midnight-hud": 5177}},
-                          ["taylordash_port_plan", "70000"]),
     "port-used-twice": ({"taylordash_port_plan": {"backend": 3000, "frontend": 3000, "mcp-manager": 5174,
                                                    "projects-manager": 5175, "midnight-hud": 5177}},
                         ["taylordash_port_plan.backend", "also planned for frontend"]),
     "app-without-port": ({"taylordash_dev_apps": {"backend": {"path": "backend", "kinds": ["uvicorn"]},
                                                   "admin": {"path": "admin", "kinds": ["vite"]}}},
                          ["taylordash_dev_apps.admin"]),
-    "unknown-kind": ({"taylordash_dev_apps": {"backend": {"path": "backend", "kinds": ["flask"]}}},
-                     ["taylordash_dev_apps.backend", "kinds"]),
     "volumes-without-confirmation": ({"cleanup_remove_volumes": True}, ["cleanup_remove_volumes_confirm"]),
 }
 

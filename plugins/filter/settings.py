@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Thin adapters over module_utils/_settings.py: the checks an argument spec cannot express, each
+returning the list of messages (empty when the settings can be used)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _settings
+
+
+def image_errors(images):
+    return _settings.image_errors(images)
+
+
+def offline_errors(images, source, service_images):
+    return _settings.offline_errors(images, source, service_images)
+
+
+def shared_errors(deploy_dir, project_name, domain):
+    return _settings.shared_errors(deploy_dir, project_name, domain)
+
+
+def dev_app_errors(apps, plan):
+    return _settings.dev_app_errors(apps, plan)
+
+
+def infrastructure_errors(settings, port_map, published, enabled, plan):
+    return _settings.infrastructure_errors(settings, port_map, published, enabled, plan)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
+                "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors}
