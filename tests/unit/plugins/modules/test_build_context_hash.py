@@ -193,3 +193,56 @@ def test_fifo_in_context_fails(context):
     assert outcome == "fail", result
     assert "sub/pipe" in result["msg"]
     assert "hash" not in result
+
+
+# --------------------------------------------------------------------------- base images and the image of the hash
+
+def engine(monkeypatch, images):
+    """The engine as `docker image inspect` sees it: reference -> ID."""
+    from ansible.module_utils.basic import AnsibleModule
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
+
+    def run_command(self, argv, **kwargs):
+        assert argv[:5] == ["/usr/bin/docker", "image", "inspect", "--format", "{{.Id}}"], argv
+        ref = argv[5]
+        return (0, images[ref] + "\n", "") if ref in images else (1, "", "Error: No such image: " + ref)
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+
+
+BASE = {"taylordash/python:3.13": "sha256:" + "1" * 64}
+
+
+def test_base_images_are_read_from_the_engine_and_hashed_like_their_ids(monkeypatch, context):
+    engine(monkeypatch, BASE)
+    outcome, by_name = run_module(dict(path=str(context), base_images=["taylordash/python:3.13"] * 2))
+    assert outcome == "exit", by_name
+    _, by_id = run_module(dict(path=str(context), base_image_ids=[BASE["taylordash/python:3.13"]]))
+    assert by_name["hash"] == by_id["hash"] and by_name["missing_base_images"] == []
+
+
+def test_a_missing_base_image_is_named_unless_missing_ok(monkeypatch, context):
+    engine(monkeypatch, {})
+    outcome, result = run_module(dict(path=str(context), base_images=["taylordash/python:3.13"], repository="r/app"))
+    assert outcome == "fail" and "taylordash/python:3.13" in result["msg"], result
+    outcome, result = run_module(dict(path=str(context), base_images=["taylordash/python:3.13"], repository="r/app",
+                                      missing_ok=True))
+    assert outcome == "exit" and result["hash"] is None and result["ref"] == "r/app:unbuilt", result
+    assert result["exists"] is False and result["missing_base_images"] == ["taylordash/python:3.13"]
+
+
+def test_the_image_of_the_hash_is_looked_for(monkeypatch, context):
+    engine(monkeypatch, dict(BASE))
+    outcome, result = run_module(dict(path=str(context), base_images=list(BASE), repository="taylordash/backend"))
+    assert outcome == "exit" and result["exists"] is False, result
+    assert result["tag"] == result["hash"][:12] and result["ref"] == "taylordash/backend:" + result["tag"]
+    engine(monkeypatch, dict(BASE, **{result["ref"]: "sha256:" + "2" * 64}))
+    outcome, again = run_module(dict(path=str(context), base_images=list(BASE), repository="taylordash/backend"))
+    assert again["exists"] is True and again["ref"] == result["ref"]
+
+
+def test_a_new_base_image_changes_the_hash(monkeypatch, context):
+    engine(monkeypatch, BASE)
+    _, before = run_module(dict(path=str(context), base_images=list(BASE)))
+    engine(monkeypatch, {"taylordash/python:3.13": "sha256:" + "3" * 64})
+    _, after = run_module(dict(path=str(context), base_images=list(BASE)))
+    assert before["hash"] != after["hash"]
