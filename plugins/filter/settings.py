@@ -31,7 +31,12 @@ def infrastructure_errors(settings, port_map, published, enabled, plan):
     return _settings.infrastructure_errors(settings, port_map, published, enabled, plan)
 
 
+def proxy_errors(tls_names, dashboard_host, tls, dashboard_user):
+    return _settings.proxy_errors(tls_names, dashboard_host, tls, dashboard_user)
+
+
 class FilterModule(object):
     def filters(self):
         return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
-                "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors}
+                "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors,
+                "proxy_errors": proxy_errors}

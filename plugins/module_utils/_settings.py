@@ -198,3 +198,29 @@ def infrastructure_errors(settings, port_map, published, enabled, plan):
         out.append("infrastructure_mqtt_user and infrastructure_mqtt_monitor_user are both %s: the two MQTT users"
                    " differ" % _show(users[0]))
     return out
+
+
+BASIC_AUTH_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def proxy_errors(tls_names, dashboard_host, tls, dashboard_user):
+    """proxy_tls_names (DNS names, no wildcards), proxy_dashboard_host (one of them unless ACME issues its
+    certificate) and proxy_dashboard_user (a basic-auth user name)."""
+    out = []
+    if not isinstance(tls_names, list) or not tls_names:
+        out.append("proxy_tls_names must list the DNS names the certificate covers; got %s" % _show(tls_names))
+        tls_names = []
+    bad = [name for name in tls_names if not isinstance(name, str) or not DNS_NAME.match(name)]
+    if bad:
+        out.append("proxy_tls_names: %s are not DNS names of at least two lower-case labels (no wildcards: *.local "
+                   "matches nothing)" % _show(bad))
+    if not isinstance(dashboard_host, str) or not DNS_NAME.match(dashboard_host):
+        out.append("proxy_dashboard_host=%s is not a DNS name of at least two lower-case labels"
+                   % _show(dashboard_host))
+    elif tls != "acme" and tls_names and dashboard_host not in tls_names:
+        out.append("proxy_dashboard_host=%s must be one of proxy_tls_names (%s): the local CA's certificate names it"
+                   % (_show(dashboard_host), ", ".join(str(name) for name in tls_names)))
+    if not isinstance(dashboard_user, str) or not BASIC_AUTH_USER.match(dashboard_user):
+        out.append("proxy_dashboard_user=%s is not a valid basic-auth user (1-64 letters, digits, '.', '_' or '-';"
+                   " no ':' or spaces)" % _show(dashboard_user))
+    return out

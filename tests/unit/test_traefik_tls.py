@@ -32,8 +32,8 @@ BASE = {"ansible_managed": "managed", "taylordash_project_name": "taylordash", "
         "taylordash_acme_ca_server": "https://acme.example.org/dir", "_infrastructure_enabled": ["socket-proxy"],
         "proxy_dashboard_host": "traefik.app.example.org", "proxy_dashboard_user": "admin",
         "_proxy_dashboard_hash": "$2b$10$hash", "proxy_app_health_interval": "5s",
-        "_taylordash_cross": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]}},
-        "taylordash_catalogue": CATALOGUE, "_taylordash_enabled": ["backend", "frontend"]}
+        "taylordash_host_plan": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]}},
+        "taylordash_catalogue": CATALOGUE, "taylordash_enabled_services": ["backend", "frontend"]}
 
 
 def _render(templates, name, **values):

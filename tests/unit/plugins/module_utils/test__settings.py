@@ -86,6 +86,7 @@ def test_the_offline_source_needs_a_build_for_every_image_in_use():
     ("/opt/td", "td", "localhost", "taylordash_domain=\"localhost\""),
     ("/opt/td", "td", "*.taylordash.local", "taylordash_domain"),
     ("/opt/td", "td", "Taylordash.Local", "taylordash_domain"),
+    ("/opt/td", "td", "bad_domain.local", "taylordash_domain=\"bad_domain.local\""),
     ("/opt/td", "td", 42, "taylordash_domain=42"),
 ])
 def test_shared_settings_are_named(deploy_dir, project, domain, fragment):
@@ -168,3 +169,37 @@ def test_every_problem_is_reported_at_once():
     settings.update(infrastructure_alert_disk_percent=100, infrastructure_mqtt_monitor_user="taylordash",
                     infrastructure_alert_disk_for="10 minutes")
     assert len(s.infrastructure_errors(settings, PORT_MAP, PUBLISHED, ENABLED, PLAN)) == 3
+
+
+PROXY = load("roles/proxy/defaults/main.yml")
+
+
+def proxy(**changes):
+    # The shipped defaults as Ansible renders them for the shipped taylordash_domain.
+    assert PROXY["proxy_dashboard_host"] == "traefik.{{ taylordash_domain }}"
+    args = dict(tls_names=["taylordash.local", "traefik.taylordash.local"], dashboard_host="traefik.taylordash.local",
+                tls="local", dashboard_user=PROXY["proxy_dashboard_user"])
+    args.update(changes)
+    return s.proxy_errors(**args)
+
+
+def test_the_shipped_proxy_settings_have_no_problem():
+    assert proxy() == []
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"tls_names": []}, "proxy_tls_names must list"),
+    ({"tls_names": ["*.taylordash.local", "traefik.taylordash.local"]}, "proxy_tls_names: [\"*.taylordash.local\"]"),
+    ({"tls_names": ["taylordash.local"]}, "proxy_dashboard_host=\"traefik.taylordash.local\" must be one of"),
+    ({"dashboard_host": "traefik"}, "proxy_dashboard_host=\"traefik\" is not a DNS name"),
+    ({"dashboard_user": "ad:min"}, "proxy_dashboard_user=\"ad:min\""),
+    ({"dashboard_user": ""}, "proxy_dashboard_user=\"\""),
+    ({"dashboard_user": "ad min"}, "proxy_dashboard_user=\"ad min\" is not a valid basic-auth user"),
+])
+def test_a_bad_proxy_setting_is_named(changes, fragment):
+    errors = proxy(**changes)
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+def test_with_acme_the_dashboard_host_need_not_be_a_local_name():
+    assert proxy(tls_names=["taylordash.local"], tls="acme") == []
