@@ -137,3 +137,21 @@ def test_a_malformed_user_or_domain_fails_before_the_stack_is_touched(stack, var
     assert run.rc != 0
     assert message in run.out, run
     assert container_ids() == before
+
+
+def test_an_operator_template_wins_over_the_roles_and_check_mode_shows_it(stack, tmp_path):
+    """taylordash_template_dirs: an adapted backend Dockerfile replaces the role's (the frontend's, absent
+    there, still comes from the role); --check --diff shows it without building or changing anything."""
+    role_file = ROOT / "roles/application/templates/backend/Dockerfile.j2"
+    marker = "# adapted by the operator %s" % uuid.uuid4().hex[:8]
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend" / "Dockerfile.j2").write_text(marker + "\n" + role_file.read_text())
+    before = container_ids()
+    run = playbook("deploy-prod.yml", "--check", "--diff", "--tags", "application",
+                   extra_vars={"taylordash_template_dirs": [str(tmp_path), str(tmp_path / "absent")]})
+    assert run.rc == 0, run
+    assert "+" + marker in run.out, run
+    assert "TASK [application : Lint with hadolint the Dockerfile of backend]" in run.out
+    assert container_ids() == before
+    plain = playbook("deploy-prod.yml", "--check", "--diff", "--tags", "application")
+    assert plain.rc == 0 and plain.changed == 0 and marker not in plain.out, plain
