@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEPLOY_DIR, compose, container_ids, read_env, sh, subscribe_once
+from conftest import DEPLOY_DIR, compose, container_ids, playbook, read_env, sh, subscribe_once
 
 DOMAIN = "taylordash.local"
 DASHBOARD = "traefik." + DOMAIN
@@ -122,3 +122,48 @@ def test_the_socket_proxy_allows_reads_and_refuses_writes(stack):
     assert call("DELETE", "/containers/%s" % before["frontend"]) == 403
     assert call("GET", "/images/json") == 403
     assert container_ids() == before
+
+
+SERVER_CERT = DEPLOY_DIR / "config/traefik/certs/server.crt"
+SERVER_KEY = DEPLOY_DIR / "config/traefik/certs/server.key"
+
+
+def cert_facts():
+    out = sh("openssl", "x509", "-in", str(SERVER_CERT), "-noout", "-serial", "-ext", "subjectAltName").stdout
+    serial = out.split("serial=", 1)[1].split()[0]
+    return serial, sorted(name.strip() for name in out.split("Alternative Name:", 1)[1].split(","))
+
+
+def test_the_pki_is_left_alone_when_in_order_and_repaired_or_renewed_when_not(stack):
+    """Two reads decide whether the PKI needs work: a no-op runs no PKI step, a loosened key mode is put
+    back without a new certificate, more names or a renewal window past the expiry sign a new one."""
+    serial, names = cert_facts()
+    assert names == sorted(["DNS:" + DASHBOARD, "DNS:" + DOMAIN])
+    try:
+        run = playbook("deploy-prod.yml", "--tags", "proxy")
+        assert run.rc == 0 and run.changed == 0, run
+        assert "TASK [proxy : Create the local CA's private key]" not in run.out, run
+
+        os.chmod(SERVER_KEY, 0o644)
+        run = playbook("deploy-prod.yml", "--tags", "proxy")
+        assert run.rc == 0 and run.changed >= 1, run
+        assert os.stat(SERVER_KEY).st_mode & 0o777 == 0o600
+        assert cert_facts()[0] == serial
+
+        extra = "api." + DOMAIN
+        run = playbook("deploy-prod.yml", "--tags", "proxy",
+                       extra_vars={"proxy_tls_names": [DOMAIN, DASHBOARD, extra]})
+        assert run.rc == 0, run
+        renamed_serial, renamed = cert_facts()
+        assert renamed_serial != serial and "DNS:" + extra in renamed
+
+        run = playbook("deploy-prod.yml", "--tags", "proxy",
+                       extra_vars={"proxy_tls_names": [DOMAIN, DASHBOARD, extra], "proxy_cert_renew_days": 100000})
+        assert run.rc == 0 and run.changed >= 1, run
+        assert cert_facts()[0] not in (serial, renamed_serial)
+    finally:
+        back = playbook("deploy-prod.yml", "--tags", "proxy")
+    assert back.rc == 0, back
+    assert cert_facts()[1] == names
+    again = playbook("deploy-prod.yml", "--tags", "proxy")
+    assert again.rc == 0 and again.changed == 0, again
