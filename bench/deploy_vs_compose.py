@@ -73,12 +73,13 @@ def mitogen_env():
 
 
 def wait_healthy(timeout=300):
-    """Poll compose ps until every service of the project runs and every healthcheck passes."""
+    """Poll compose ps until every service the sequence started (with the dependencies compose started for
+    them) runs and every healthcheck passes; the script starts no socket proxy, Alertmanager or exporter."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = subprocess.run(COMPOSE + ["ps", "--all", "--format", "json"], capture_output=True, text=True).stdout
         items = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        services = subprocess.run(COMPOSE + ["config", "--services"], capture_output=True, text=True).stdout.split()
+        services = [item["Service"] for item in items]
         states = {item["Service"]: (item.get("State"), item.get("Health") or "") for item in items}
         if all(states.get(name, ("", ""))[0] == "running" and states[name][1] in ("", "healthy")
                for name in services):

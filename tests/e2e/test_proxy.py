@@ -140,10 +140,6 @@ def test_the_pki_is_left_alone_when_in_order_and_repaired_or_renewed_when_not(st
     serial, names = cert_facts()
     assert names == sorted(["DNS:" + DASHBOARD, "DNS:" + DOMAIN])
     try:
-        run = playbook("deploy-prod.yml", "--tags", "proxy")
-        assert run.rc == 0 and run.changed == 0, run
-        assert "TASK [proxy : Create the local CA's private key]" not in run.out, run
-
         os.chmod(SERVER_KEY, 0o644)
         run = playbook("deploy-prod.yml", "--tags", "proxy")
         assert run.rc == 0 and run.changed >= 1, run
@@ -167,3 +163,4 @@ def test_the_pki_is_left_alone_when_in_order_and_repaired_or_renewed_when_not(st
     assert cert_facts()[1] == names
     again = playbook("deploy-prod.yml", "--tags", "proxy")
     assert again.rc == 0 and again.changed == 0, again
+    assert "TASK [proxy : Create the local CA's private key]" not in again.out, again
