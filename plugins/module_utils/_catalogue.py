@@ -39,6 +39,8 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
+
 ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics", "healthcheck",
                         "routes"))
 ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
@@ -47,7 +49,6 @@ PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MEMORY = re.compile(r"^[0-9]+[bkmg]$")
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _VARIABLE = "taylordash_services"
 
 
@@ -191,7 +192,7 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
                 say(name, "%s.name" % where, "%s is also a route of %s" % (router, routers[router]))
             else:
                 routers[router] = name
-            if not isinstance(route.get("host"), str) or not _HOST.match(route.get("host", "")):
+            if not isinstance(route.get("host"), str) or not DNS_NAME.match(route.get("host", "")):
                 say(name, "%s.host" % where, "%r is not a host name (every route needs one)" % (route.get("host"),))
             for key in ("path", "health"):
                 if key in route and not str(route[key]).startswith("/"):
