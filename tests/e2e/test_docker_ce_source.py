@@ -19,7 +19,7 @@ def test_docker_ce_repository_is_rendered_and_parsed_by_apt(tmp_path):
           tasks:
             - ansible.builtin.include_role:
                 name: docker_engine
-                tasks_from: validate
+                tasks_from: plan
             - ansible.builtin.include_role:
                 name: docker_engine
                 tasks_from: repo_docker_ce

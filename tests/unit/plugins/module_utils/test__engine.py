@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+"""plugins/module_utils/_engine.py: the files the docker_engine role writes and the plan that compares them
+(and the packages, dockerd, the engine and its plugins) with what a host has."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+
+DAEMON = {"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": True}
+FILES = {"/etc/docker/daemon.json": {"content": _engine.daemon_json(DAEMON), "mode": "0644"},
+         "/etc/apt/keyrings/docker.asc": {"content": None, "mode": "0644"}}
+SEEN = {path: {"content": wanted["content"] or "KEY", "mode": 0o644} for path, wanted in FILES.items()}
+PLUGINS = {"compose": "2.26.1", "buildx": "0.13.1"}
+
+
+def plan(**changes):
+    args = dict(wanted_packages=["docker.io", "python3-yaml"], installed={"docker.io", "python3-yaml"},
+                files=FILES, seen_files=SEEN, dockerd="/usr/sbin/dockerd", running=True,
+                server_version="20.10.24", plugins=PLUGINS)
+    args.update(changes)
+    return _engine.plan(**args)
+
+
+def test_daemon_json_is_sorted_indented_and_ends_with_a_newline():
+    text = _engine.daemon_json(DAEMON)
+    assert text.endswith("}\n") and json.loads(text) == DAEMON
+    assert text.index('"live-restore"') < text.index('"log-driver"') < text.index('"log-opts"')
+    assert '\n  "live-restore": true,\n' in text
+
+
+def test_the_pin_takes_only_the_plugins_from_the_helper_suite():
+    text = _engine.helper_pin("trixie", "bookworm", ["docker-compose", "docker-buildx"], 1)
+    assert "Package: *\nPin: release n=trixie\nPin-Priority: 1\n" in text
+    assert "Package: docker-compose docker-buildx\nPin: release n=trixie\nPin-Priority: 990\n" in text
+
+
+def test_the_sources_name_the_mirror_and_the_pin():
+    text = _engine.helper_sources("trixie", "http://deb.example/debian/", "/etc/apt/preferences.d/p")
+    assert "URIs: http://deb.example/debian/\nSuites: trixie\nComponents: main\n" in text
+    assert "# Pinned by /etc/apt/preferences.d/p.\n" in text
+
+
+@pytest.mark.parametrize("arch,deb", [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64")])
+def test_docker_ce_sources(arch, deb):
+    text = _engine.docker_ce_sources("https://download.docker.com/linux/", "Debian", "bookworm", "stable", arch,
+                                     "/k/docker.asc")
+    assert "URIs: https://download.docker.com/linux/debian\nSuites: bookworm\nComponents: stable\n" in text
+    assert "Architectures: %s\nSigned-By: /k/docker.asc\n" % deb in text
+
+
+def test_the_first_http_mirror_is_taken():
+    assert _engine.first_mirror(["file:/local", " http://a/debian/ ", "https://b/"]) == "http://a/debian/"
+    assert _engine.first_mirror(["cdrom:x"]) == ""
+
+
+def test_only_ii_packages_count_as_installed():
+    lines = ["docker.io ii ", "docker-cli rc ", "python3-yaml:amd64 ii", "garbage"]
+    assert _engine.installed_packages(lines) == {"docker.io", "python3-yaml"}
+
+
+def test_an_engine_as_wanted_has_nothing_to_do():
+    assert plan() == []
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"installed": {"docker.io"}}, [{"what": "packages", "why": "not installed: python3-yaml"}]),
+    ({"seen_files": dict(SEEN, **{"/etc/docker/daemon.json": None})},
+     [{"what": "/etc/docker/daemon.json", "why": "missing"}]),
+    ({"seen_files": dict(SEEN, **{"/etc/docker/daemon.json": {"content": "{}\n", "mode": 0o600}})},
+     [{"what": "/etc/docker/daemon.json", "why": "content differs, mode 0600, wanted 0644"}]),
+    ({"seen_files": dict(SEEN, **{"/etc/apt/keyrings/docker.asc": None})},
+     [{"what": "/etc/apt/keyrings/docker.asc", "why": "missing"}]),
+    ({"dockerd": "", "running": False, "server_version": ""}, [{"what": "dockerd", "why": "no dockerd binary"}]),
+    ({"running": False, "server_version": ""}, [{"what": "dockerd", "why": "not running"}]),
+    ({"server_version": ""}, [{"what": "engine", "why": "does not answer on its socket"}]),
+    ({"plugins": {"compose": "", "buildx": "0.13.1"}},
+     [{"what": "compose", "why": "the Compose plugin does not answer"}]),
+    ({"plugins": {"compose": "1.29.2", "buildx": "0.13.1"}}, [{"what": "compose", "why": "Compose 1.29.2 is not v2"}]),
+    ({"plugins": {"compose": "v2.20.0", "buildx": ""}}, [{"what": "buildx", "why": "the buildx plugin does not answer"}]),
+])
+def test_each_difference_is_named_with_why(changes, expected):
+    assert plan(**changes) == expected
+
+
+def test_a_downloaded_key_is_compared_by_presence_only():
+    seen = dict(SEEN, **{"/etc/apt/keyrings/docker.asc": {"content": "another key", "mode": 0o644}})
+    assert plan(seen_files=seen) == []

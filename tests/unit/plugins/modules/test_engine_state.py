@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+"""plugins/modules/engine_state.py with the host's commands answered here (the module on the real engine:
+the docker_engine role in every end-to-end run): wanted files, the mirror, the plan, nothing written."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+from ansible_collections.taylordash.ops.plugins.modules import engine_state
+from ansible_collections.taylordash.ops.tests.unit.plugins.modules import harness
+
+
+def answers(mirror="http://deb.example/debian/", dpkg="docker.io ii \n"):
+    def run_command(self, argv, **kwargs):
+        line = " ".join(argv)
+        if line.startswith("apt-get indextargets"):
+            assert argv[-1] == "Codename: bookworm"
+            return 0, mirror + "\n", ""
+        if line.startswith("dpkg-query"):
+            return 0, dpkg, ""
+        if line.startswith("docker compose version"):
+            return 0, "2.26.1\n", ""
+        if line.startswith("docker buildx version"):
+            return 0, "github.com/docker/buildx 0.13.1 abc\n", ""
+        raise AssertionError("unexpected command: " + line)
+    return run_command
+
+
+def run(monkeypatch, tmp_path, _answers=None, **args):
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", answers(**(_answers or {})))
+    params = dict({"packages": ["docker.io"], "daemon": {"live-restore": True},
+                   "daemon_json_path": str(tmp_path / "daemon.json"), "manager": "start-stop-daemon",
+                   "dockerd_candidates": [str(tmp_path / "dockerd")], "pidfiles": [str(tmp_path / "pid")],
+                   "socket": str(tmp_path / "docker.sock"), "_ansible_check_mode": True}, **args)
+    return harness.run_module(engine_state, params)
+
+
+HELPER = {"name": "trixie", "codename": "bookworm", "plugin_packages": ["docker-compose"], "priority": 1,
+          "mirror": ""}
+
+
+def test_a_host_without_dockerd_plans_its_files_and_the_start(monkeypatch, tmp_path):
+    helper = dict(HELPER, pin_path=str(tmp_path / "pin"), sources_path=str(tmp_path / "src.sources"))
+    outcome, result = run(monkeypatch, tmp_path, helper_suite=helper)
+    assert outcome == "exit" and result["changed"] is False
+    assert result["mirror"] == "http://deb.example/debian/"
+    assert "URIs: http://deb.example/debian/\n" in result["files"][helper["sources_path"]]["content"]
+    assert [c["what"] for c in result["changes"]] == sorted([str(tmp_path / "daemon.json"), helper["pin_path"],
+                                                             helper["sources_path"]]) + ["dockerd"]
+    assert not (tmp_path / "daemon.json").exists()
+
+
+def test_files_as_wanted_are_not_in_the_plan(monkeypatch, tmp_path):
+    (tmp_path / "daemon.json").write_text(_engine.daemon_json({"live-restore": True}))
+    (tmp_path / "daemon.json").chmod(0o644)
+    outcome, result = run(monkeypatch, tmp_path)
+    assert [c["what"] for c in result["changes"]] == ["dockerd"]
+    (tmp_path / "daemon.json").chmod(0o600)
+    outcome, result = run(monkeypatch, tmp_path)
+    assert {"what": str(tmp_path / "daemon.json"), "why": "mode 0600, wanted 0644"} in result["changes"]
+
+
+def test_a_pidfile_of_another_program_is_not_a_running_dockerd(monkeypatch, tmp_path):
+    (tmp_path / "dockerd").write_text("")
+    (tmp_path / "pid").write_text("1\n")
+    outcome, result = run(monkeypatch, tmp_path)
+    assert result["dockerd"] == str(tmp_path / "dockerd") and result["running"] is False
+    assert {"what": "dockerd", "why": "not running"} in result["changes"]
+
+
+def test_no_mirror_fails_naming_the_variable(monkeypatch, tmp_path):
+    helper = dict(HELPER, pin_path=str(tmp_path / "pin"), sources_path=str(tmp_path / "src.sources"))
+    outcome, result = run(monkeypatch, tmp_path, helper_suite=helper, _answers={"mirror": "cdrom:x"})
+    assert outcome == "fail" and "set docker_engine_debian_mirror" in result["msg"]
+
+
+@pytest.mark.parametrize("key,why", [("", None), ("KEY\n", "content differs")])
+def test_docker_ce_key_inline_is_compared_downloaded_only_present(monkeypatch, tmp_path, key, why):
+    (tmp_path / "docker.asc").write_text("OTHER\n")
+    (tmp_path / "docker.asc").chmod(0o644)
+    ce = {"url": "https://d/linux", "distribution": "Debian", "codename": "bookworm", "channel": "stable",
+          "architecture": "x86_64", "key_path": str(tmp_path / "docker.asc"), "key": key,
+          "sources_path": str(tmp_path / "docker.sources")}
+    outcome, result = run(monkeypatch, tmp_path, docker_ce=ce)
+    key_changes = [c["why"] for c in result["changes"] if c["what"] == ce["key_path"]]
+    assert key_changes == ([why] if why else [])
