@@ -42,15 +42,6 @@ def docker_ce_sources(url, distribution, codename, channel, architecture, keyrin
             % (url.rstrip("/"), distribution.lower(), codename, channel, arch, keyring))
 
 
-def first_mirror(lines):
-    """The first http(s) URI of `apt-get indextargets --format '$(REPO_URI)'` output, or ''."""
-    for line in lines:
-        line = line.strip()
-        if line.startswith("http://") or line.startswith("https://"):
-            return line
-    return ""
-
-
 def installed_packages(dpkg_lines):
     """Names dpkg reports as installed ("ii") in `dpkg-query --showformat '${Package} ${db:Status-Abbrev}'`."""
     names = set()

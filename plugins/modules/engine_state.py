@@ -20,7 +20,7 @@ description:
   - Renders the wanted files itself (the helper suite's pin and source, Docker's repository, C(daemon.json))
     and returns their text, so the role writes exactly what was compared.
   - An empty O(helper_suite.mirror) is the mirror this host already uses for the helper suite's base
-    release, found with C(apt-get indextargets).
+    release, read from its apt sources.
   - Never changes anything.
 author: taylordash-ops developers
 options:
@@ -129,11 +129,15 @@ plugins:
 import http.client
 import json
 import os
+import re
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+from ansible_collections.taylordash.ops.plugins.module_utils import _apt, _engine
+
+read_apt_sources = _apt.read_sources  # replaced in the unit tests
+
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -192,9 +196,7 @@ def _wanted_files(module, params):
     if helper:
         mirror = helper.get("mirror") or ""
         if not mirror:
-            rc, out, err = module.run_command(["apt-get", "indextargets", "--format", "$(REPO_URI)",
-                                               "Codename: %s" % helper["codename"]])
-            mirror = _engine.first_mirror(out.splitlines()) if rc == 0 else ""
+            mirror = _apt.mirror_of(_apt.entries(read_apt_sources()), re.escape(helper["codename"]))
         if not mirror:
             module.fail_json(msg="No apt source of this host serves %s; set docker_engine_debian_mirror to the "
                                  "Debian mirror to take the plugins from." % helper["codename"])

@@ -54,11 +54,6 @@ def test_docker_ce_sources(arch, deb):
     assert "Architectures: %s\nSigned-By: /k/docker.asc\n" % deb in text
 
 
-def test_the_first_http_mirror_is_taken():
-    assert _engine.first_mirror(["file:/local", " http://a/debian/ ", "https://b/"]) == "http://a/debian/"
-    assert _engine.first_mirror(["cdrom:x"]) == ""
-
-
 def test_only_ii_packages_count_as_installed():
     lines = ["docker.io ii ", "docker-cli rc ", "python3-yaml:amd64 ii", "garbage"]
     assert _engine.installed_packages(lines) == {"docker.io", "python3-yaml"}

@@ -10,17 +10,14 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+from ansible_collections.taylordash.ops.plugins.module_utils import _apt, _engine
 from ansible_collections.taylordash.ops.plugins.modules import engine_state
 from ansible_collections.taylordash.ops.tests.unit.plugins.modules import harness
 
 
-def answers(mirror="http://deb.example/debian/", dpkg="docker.io ii \n"):
+def answers(dpkg="docker.io ii \n"):
     def run_command(self, argv, **kwargs):
         line = " ".join(argv)
-        if line.startswith("apt-get indextargets"):
-            assert argv[-1] == "Codename: bookworm"
-            return 0, mirror + "\n", ""
         if line.startswith("dpkg-query"):
             return 0, dpkg, ""
         if line.startswith("docker compose version"):
@@ -31,8 +28,10 @@ def answers(mirror="http://deb.example/debian/", dpkg="docker.io ii \n"):
     return run_command
 
 
-def run(monkeypatch, tmp_path, _answers=None, **args):
+def run(monkeypatch, tmp_path, _answers=None, mirror="http://deb.example/debian", **args):
     monkeypatch.setattr(basic.AnsibleModule, "run_command", answers(**(_answers or {})))
+    sources = "Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\n" % mirror
+    monkeypatch.setattr(engine_state, "read_apt_sources", lambda: [("/etc/apt/sources.list.d/d.sources", sources)])
     params = dict({"packages": ["docker.io"], "daemon": {"live-restore": True},
                    "daemon_json_path": str(tmp_path / "daemon.json"), "manager": "start-stop-daemon",
                    "dockerd_candidates": [str(tmp_path / "dockerd")], "pidfiles": [str(tmp_path / "pid")],
@@ -75,8 +74,17 @@ def test_a_pidfile_of_another_program_is_not_a_running_dockerd(monkeypatch, tmp_
 
 def test_no_mirror_fails_naming_the_variable(monkeypatch, tmp_path):
     helper = dict(HELPER, pin_path=str(tmp_path / "pin"), sources_path=str(tmp_path / "src.sources"))
-    outcome, result = run(monkeypatch, tmp_path, helper_suite=helper, _answers={"mirror": "cdrom:x"})
+    outcome, result = run(monkeypatch, tmp_path, helper_suite=helper, mirror="cdrom:/x")
     assert outcome == "fail" and "set docker_engine_debian_mirror" in result["msg"]
+
+
+def test_the_host_s_apt_sources_are_read_in_apt_s_order(tmp_path):
+    (tmp_path / "sources.list").write_text("deb http://one/debian bookworm main\n")
+    (tmp_path / "sources.list.d").mkdir()
+    for name in ("b.sources", "a.list", "c.disabled"):
+        (tmp_path / "sources.list.d" / name).write_text("x")
+    names = [path.rsplit("/", 1)[-1] for path, text in _apt.read_sources(str(tmp_path))]
+    assert names == ["sources.list", "a.list", "b.sources"]
 
 
 @pytest.mark.parametrize("key,why", [("", None), ("KEY\n", "content differs")])
@@ -89,3 +97,14 @@ def test_docker_ce_key_inline_is_compared_downloaded_only_present(monkeypatch, t
     outcome, result = run(monkeypatch, tmp_path, docker_ce=ce)
     key_changes = [c["why"] for c in result["changes"] if c["what"] == ce["key_path"]]
     assert key_changes == ([why] if why else [])
+
+
+def test_apt_mirrors_names_the_release_and_security_mirrors(tmp_path):
+    from ansible_collections.taylordash.ops.plugins.modules import apt_mirrors
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://m/debian\nSuites: bookworm bookworm-updates\n\n"
+        "Types: deb\nURIs: http://m/debian-security\nSuites: bookworm-security\n")
+    outcome, result = harness.run_module(apt_mirrors, {"etc": str(tmp_path), "_ansible_check_mode": True})
+    assert outcome == "exit" and result["changed"] is False
+    assert (result["mirror"], result["security"]) == ("http://m/debian/", "http://m/debian-security/")
