@@ -3,8 +3,7 @@
 # MIT License
 """disk_drift: which of the paths a role would write differ from what a host has.
 
-A role reads the state of all its paths in one call (the infrastructure role's
-files/disk_state.py) and runs ansible.builtin.file or template only for the
+A role reads the state of all its paths in one call (module path_state) and runs ansible.builtin.file or template only for the
 paths listed here, instead of one module run per path to find nothing to do.
 """
 
@@ -26,7 +25,7 @@ def _mode(value):
 
 def disk_drift(wanted, state):
     """`wanted`: a list of {path, kind ('d' or 'f'), mode, and optionally uid, gid, sha1}. `state`: the
-    JSON output (or its parsed dict) of disk_state.py. Returns the paths of `wanted`, in order, that are
+    `paths` the path_state module returns (or them as JSON). Returns the paths of `wanted`, in order, that are
     absent, of another kind, or differ in mode, in uid/gid where given, or in content (sha1) where given."""
     if isinstance(state, str):
         try:

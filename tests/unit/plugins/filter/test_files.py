@@ -1,24 +1,18 @@
 """disk_drift and config_files_wanted: write only the paths whose state differs, read in one call."""
 
 import hashlib
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.taylordash.ops.plugins.filter.files import disk_drift
 from ansible_collections.taylordash.ops.plugins.filter.infrastructure import config_files_wanted
-
-SCRIPT = Path(__file__).resolve().parents[4] / "roles" / "infrastructure" / "files" / "disk_state.py"
+from ansible_collections.taylordash.ops.plugins.module_utils._path_state import path_state
 
 
 def disk_state(*paths):
-    """The real script on real paths, as the role runs it."""
-    return subprocess.run([sys.executable, "-c", SCRIPT.read_text(), *map(str, paths)], capture_output=True,
-                          text=True, check=True).stdout
+    """What the path_state module returns for real paths."""
+    return path_state([str(path) for path in paths])
 
 
 def test_nothing_drifts_when_every_path_is_as_wanted(tmp_path):
@@ -38,7 +32,7 @@ def test_absent_changed_content_mode_owner_and_kind_drift(tmp_path):
     (tmp_path / "f").chmod(0o644)
     (tmp_path / "d").write_text("a file where a directory belongs")
     state = disk_state(tmp_path / "f", tmp_path / "d", tmp_path / "absent")
-    info = json.loads(state)[str(tmp_path / "f")]
+    info = state[str(tmp_path / "f")]
     same = {"path": str(tmp_path / "f"), "kind": "f", "mode": "0644", "sha1": hashlib.sha1(b"old\n").hexdigest()}
     cases = {
         "content": dict(same, sha1=hashlib.sha1(b"new\n").hexdigest()),

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""The state of many paths in one read: kind, mode, owner and (for files) content digest. The roles compare it
+with what they would write (filter disk_drift) and write only what differs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import stat
+
+
+def path_state(paths, checksum=True):
+    """{path: {kind: d|f|l|other, mode: "0644", uid, gid, sha1 (files, with checksum)}}; absent paths left out."""
+    state = {}
+    for path in paths:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        entry = {"mode": "%04o" % stat.S_IMODE(info.st_mode), "uid": info.st_uid, "gid": info.st_gid}
+        if stat.S_ISDIR(info.st_mode):
+            entry["kind"] = "d"
+        elif stat.S_ISREG(info.st_mode):
+            entry["kind"] = "f"
+            if checksum:
+                digest = hashlib.sha1()
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                entry["sha1"] = digest.hexdigest()
+        else:
+            entry["kind"] = "l" if stat.S_ISLNK(info.st_mode) else "other"
+        state[path] = entry
+    return state
