@@ -86,6 +86,16 @@ def docker_prune_plan(results, all_containers, keep_label):
     return plan
 
 
+def compose_projects_left(host_info, names):
+    """The names among `names` (compose projects) that still own a container, network or volume in
+    `host_info` (a verbose docker_host_info result; its volumes only when it listed them), in their order."""
+    owners = set()
+    for kind in ("containers", "networks", "volumes"):
+        for item in (host_info or {}).get(kind) or []:
+            owners.add(str((item.get("Labels") or {}).get("com.docker.compose.project", "")))
+    return [name for name in names if name in owners]
+
+
 def cleanup_summary(variables):
     """One host's line of cleanup.yml's summary, from its variables (hostvars[host])."""
     stop = variables.get("_cleanup_stop")
@@ -100,4 +110,5 @@ def cleanup_summary(variables):
 
 class FilterModule(object):
     def filters(self):
-        return {"docker_prune_plan": docker_prune_plan, "cleanup_summary": cleanup_summary}
+        return {"docker_prune_plan": docker_prune_plan, "cleanup_summary": cleanup_summary,
+                "compose_projects_left": compose_projects_left}

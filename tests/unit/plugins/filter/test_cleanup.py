@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.taylordash.ops.plugins.filter.cleanup import docker_prune_plan
+from ansible_collections.taylordash.ops.plugins.filter.cleanup import compose_projects_left, docker_prune_plan
 from ansible_collections.taylordash.ops.plugins.filter.dev_server import dev_server_line
 
 KEEP = "org.taylordash.keep"
@@ -57,3 +57,15 @@ def test_cleanup_summary_counts_per_host_and_names_a_missing_result():
     assert line == ("stopped 2 dev server(s), kept 1, freed ports 8000, 5176, 1 compose project(s) down, "
                     "1 Docker object(s) removed")
     assert cleanup_summary({}) == "no result (failed or unreachable)"
+
+
+@pytest.mark.parametrize("info,left", [
+    ({}, []),
+    ({"containers": [{"Labels": {"com.docker.compose.project": "other"}}]}, []),
+    ({"containers": [{"Labels": {"com.docker.compose.project": "taylordashv1"}}]}, ["taylordashv1"]),
+    ({"networks": [{"Labels": {"com.docker.compose.project": "legacy"}}],
+      "volumes": [{"Labels": {"com.docker.compose.project": "taylordashv1"}}]}, ["taylordashv1", "legacy"]),
+    ({"networks": [{"Labels": None}]}, []),
+])
+def test_only_stray_projects_that_left_something_are_brought_down(info, left):
+    assert compose_projects_left(info, ["taylordashv1", "legacy"]) == left
