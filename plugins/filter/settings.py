@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _settings
+from ansible_collections.taylordash.ops.plugins.module_utils import _port_plan, _settings
 
 
 def image_errors(images):
@@ -27,6 +27,13 @@ def dev_app_errors(apps, plan):
     return _settings.dev_app_errors(apps, plan)
 
 
+def port_plan_errors(plan, variable_name="taylordash_port_plan"):
+    """The port plan's own problems (ranges, protocols, clashes), as the port_plan module words them; the
+    host's listening sockets are the phases' check (the module), not this one."""
+    entries, problems = _port_plan.validate_plan(plan, variable_name)
+    return [_port_plan.failure_message(problems, [], variable_name)] if problems else []
+
+
 def infrastructure_errors(settings, port_map, published, enabled, plan):
     return _settings.infrastructure_errors(settings, port_map, published, enabled, plan)
 
@@ -39,4 +46,4 @@ class FilterModule(object):
     def filters(self):
         return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
                 "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors,
-                "proxy_errors": proxy_errors}
+                "proxy_errors": proxy_errors, "port_plan_errors": port_plan_errors}
