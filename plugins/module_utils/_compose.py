@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 PROJECT = "com.docker.compose.project"
 SERVICE = "com.docker.compose.service"
@@ -27,19 +28,42 @@ def parse_hashes(lines):
     return hashes
 
 
-def parse_images(config_json):
-    """{service: image reference} from `docker compose config --format json`."""
-    services = json.loads(config_json).get("services") or {}
-    return dict((name, spec.get("image") or "") for name, spec in services.items())
+def parse_config(config_json):
+    """From `docker compose config --format json`: ({service: image reference}, {service: [network name]}).
+    A service's networks are the engine's names (the project's `networks` entries' `name`); a service with a
+    `network_mode` has none of its own, one without `networks` is on the project's default network."""
+    config = json.loads(config_json)
+    services = config.get("services") or {}
+    names = dict((key, (spec or {}).get("name") or key) for key, spec in (config.get("networks") or {}).items())
+    images, networks = {}, {}
+    for name, spec in services.items():
+        images[name] = spec.get("image") or ""
+        if spec.get("network_mode"):
+            networks[name] = []
+        else:
+            networks[name] = sorted(names.get(key, key) for key in (spec.get("networks") or {"default": None}))
+    return images, networks
 
 
-def service_plan(hashes, images, image_ids, containers):
+def engine_name(ref):
+    """An image reference as the engine lists it in RepoTags: docker.io/ and docker.io/library/ dropped,
+    :latest added when there is no tag."""
+    ref = re.sub(r"^docker\.io/(library/)?", "", str(ref))
+    if "@" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
+        ref += ":latest"
+    return ref
+
+
+def service_plan(hashes, images, image_ids, containers, networks=None):
     """One row per service and per orphan container, in service order: {service, action, why}.
 
-    hashes: {service: config hash}; images: {service: reference}; image_ids: {reference: ID} of the images
-    the engine has; containers: `docker inspect` objects of the project's containers. Actions: V(create) (no
-    container), V(recreate) (another configuration or image), V(start) (not running), V(wait) (running, its
-    healthcheck not passed), V(remove) (an orphan: no longer a service), V(none)."""
+    hashes: {service: config hash}; images: {service: reference}; image_ids: {reference as the engine
+    lists it (engine_name): ID} of the images the engine has; containers: `docker inspect` objects of the
+    project's containers; networks: {service: [network name]} it should be attached to. Actions: V(create)
+    (no container), V(recreate) (another configuration or image, or a network detached), V(start) (not
+    running), V(wait) (running, its healthcheck not passed), V(remove) (an orphan: no longer a service),
+    V(none)."""
+    networks = networks or {}
     by_service = {}
     for container in containers:
         labels = (container.get("Config") or {}).get("Labels") or {}
@@ -49,7 +73,7 @@ def service_plan(hashes, images, image_ids, containers):
     rows = []
     for service in sorted(hashes):
         found = by_service.get(service, [])
-        image_id = image_ids.get(images.get(service, ""), "")
+        image_id = image_ids.get(engine_name(images.get(service, "")), "")
         if not found:
             rows.append({"service": service, "action": "create", "why": "no container"})
             continue
@@ -66,6 +90,11 @@ def service_plan(hashes, images, image_ids, containers):
                 break
             if container.get("Image") != image_id:
                 row = {"service": service, "action": "recreate", "why": "image %s was rebuilt" % images.get(service)}
+                break
+            attached = ((container.get("NetworkSettings") or {}).get("Networks") or {})
+            detached = [name for name in networks.get(service, []) if name not in attached]
+            if detached and state.get("Status") == "running":
+                row = {"service": service, "action": "recreate", "why": "not on network %s" % ", ".join(detached)}
                 break
             if state.get("Status") != "running":
                 row = {"service": service, "action": "start", "why": "container %s" % state.get("Status", "?")}

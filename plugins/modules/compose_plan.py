@@ -14,7 +14,8 @@ short_description: What C(docker compose up) would do to each service of a proje
 version_added: 0.2.0
 description:
   - Compares what Compose itself compares - each service's configuration hash (C(docker compose config --hash))
-    and the ID of its image - with the project's containers, and returns one row per service - V(create),
+    and the ID of its image, and the networks each container should be on - with the project's containers, and
+    returns one row per service - V(create),
     V(recreate), V(start), V(wait) (running, its healthcheck not passed yet), V(remove) (an orphan) or
     V(none) - with why.
   - Five reads (the configuration, its hashes, the containers and their details, the images); never changes
@@ -99,13 +100,14 @@ def main():
                params["project_name"]]
     for path in params["files"]:
         compose += ["-f", path]
-    images = _compose.parse_images(_run(module, compose + ["config", "--format", "json"], "docker compose config"))
+    images, networks = _compose.parse_config(_run(module, compose + ["config", "--format", "json"],
+                                                  "docker compose config"))
     hashes = _compose.parse_hashes(_run(module, compose + ["config", "--hash", "*"],
                                         "docker compose config --hash").splitlines())
     ids = _run(module, ["docker", "ps", "--all", "--quiet", "--no-trunc", "--filter",
                         "label=%s=%s" % (_compose.PROJECT, params["project_name"])], "docker ps").split()
     containers = json.loads(_run(module, ["docker", "inspect"] + ids, "docker inspect")) if ids else []
-    refs = sorted(set(ref for ref in images.values() if ref))
+    refs = sorted(set(_compose.engine_name(ref) for ref in images.values() if ref))
     image_ids = {}
     if refs:
         # A missing image makes inspect exit 1 but still prints the others.
@@ -115,10 +117,7 @@ def main():
             tags, _sep, image_id = line.rpartition(" ")
             for tag in json.loads(tags or "[]") or []:
                 image_ids[tag] = image_id
-        for ref in refs:
-            if ":" not in ref.rsplit("/", 1)[-1] and ref + ":latest" in image_ids:
-                image_ids[ref] = image_ids[ref + ":latest"]
-    rows = _compose.service_plan(hashes, images, image_ids, containers)
+    rows = _compose.service_plan(hashes, images, image_ids, containers, networks)
     todo = _compose.changes(rows)
     result = dict(changed=False, services=rows, changes=todo)
     if module._diff and todo:

@@ -31,8 +31,42 @@ def container(service, config_hash=None, image=None, status="running", health=No
 
 def test_parsers():
     assert _compose.parse_hashes(["postgres h-pg", "", "noise"]) == {"postgres": "h-pg"}
-    config = json.dumps({"services": {"postgres": {"image": "taylordash/postgres:17"}, "job": {"build": "."}}})
-    assert _compose.parse_images(config) == {"postgres": "taylordash/postgres:17", "job": ""}
+    config = json.dumps({"services": {"postgres": {"image": "taylordash/postgres:17"}, "job": {"build": "."},
+                                      "proxy": {"image": "p", "networks": {"default": None, "socket-proxy": {}}},
+                                      "node": {"image": "n", "network_mode": "host"}},
+                         "networks": {"default": {"name": "taylordash"}, "socket-proxy": {"name": "td-sp"}}})
+    images, networks = _compose.parse_config(config)
+    assert images == {"postgres": "taylordash/postgres:17", "job": "", "proxy": "p", "node": "n"}
+    assert networks == {"postgres": ["taylordash"], "job": ["taylordash"], "proxy": ["taylordash", "td-sp"],
+                        "node": []}
+
+
+@pytest.mark.parametrize("ref,name", [
+    ("docker.io/library/postgres:17", "postgres:17"),
+    ("docker.io/prom/prometheus:v2.53.0", "prom/prometheus:v2.53.0"),
+    ("taylordash/backend", "taylordash/backend:latest"),
+    ("registry.local:5000/x", "registry.local:5000/x:latest"),
+    ("ghcr.io/a/b@sha256:abc", "ghcr.io/a/b@sha256:abc"),
+])
+def test_references_are_looked_up_as_the_engine_lists_them(ref, name):
+    assert _compose.engine_name(ref) == name
+
+
+def test_a_registry_image_up_to_date_is_left_alone():
+    images = {"postgres": "docker.io/library/postgres:17"}
+    rows = _compose.service_plan({"postgres": "h-pg"}, images, {"postgres:17": "sha256:pg"},
+                                 [container("postgres", image="sha256:pg")])
+    assert _compose.changes(rows) == []
+
+
+def test_a_detached_network_recreates_the_service_several_containers_are_all_checked():
+    attached = dict(container("backend"), NetworkSettings={"Networks": {"taylordash": {}}})
+    detached = dict(container("backend"), NetworkSettings={"Networks": {}})
+    networks = {"backend": ["taylordash"], "postgres": []}
+    rows = _compose.service_plan(HASHES, IMAGES, IDS, [container("postgres"), attached], networks)
+    assert _compose.changes(rows) == []
+    rows = _compose.service_plan(HASHES, IMAGES, IDS, [container("postgres"), attached, detached], networks)
+    assert _compose.changes(rows) == [{"service": "backend", "action": "recreate", "why": "not on network taylordash"}]
 
 
 def test_a_project_as_wanted_has_nothing_to_do():

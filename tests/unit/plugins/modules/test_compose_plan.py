@@ -13,14 +13,16 @@ from ansible.module_utils import basic
 from ansible_collections.taylordash.ops.plugins.modules import compose_plan
 from ansible_collections.taylordash.ops.tests.unit.plugins.modules import harness
 
-CONFIG = json.dumps({"services": {"postgres": {"image": "taylordash/postgres:17"},
-                                  "backend": {"image": "taylordash/backend:abc"}}})
+CONFIG = json.dumps({"services": {"postgres": {"image": "docker.io/library/postgres:17"},
+                                  "backend": {"image": "taylordash/backend:abc", "networks": {"default": None}}},
+                     "networks": {"default": {"name": "taylordash"}}})
 
 
 def container(service, image):
     return {"Config": {"Labels": {"com.docker.compose.service": service,
                                   "com.docker.compose.config-hash": "h-" + service}},
-            "Image": image, "State": {"Status": "running"}}
+            "Image": image, "State": {"Status": "running"},
+            "NetworkSettings": {"Networks": {"taylordash": {}}}}
 
 
 def answers(calls, backend_image="sha256:be", fail_config=False):
@@ -36,7 +38,8 @@ def answers(calls, backend_image="sha256:be", fail_config=False):
         if line.startswith("docker inspect"):
             return 0, json.dumps([container("postgres", "sha256:pg"), container("backend", backend_image)]), ""
         if line.startswith("docker image inspect"):
-            return 0, '["taylordash/postgres:17"] sha256:pg\n["taylordash/backend:abc"] sha256:be\n', ""
+            assert "postgres:17" in argv, argv  # as the engine names it, without docker.io/library/
+            return 0, '["postgres:17"] sha256:pg\n["taylordash/backend:abc"] sha256:be\n', ""
         raise AssertionError("unexpected command: " + line)
     return run_command
 
