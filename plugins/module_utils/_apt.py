@@ -47,7 +47,7 @@ def _deb822(text):
             key, _sep, value = line.partition(":")
             key = key.strip().lower()
             fields[key] = value.strip()
-        if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() == "no":
+        if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() in ("no", "false", "off", "0"):
             continue
         for uri in fields.get("uris", "").split():
             entries.append((_uri(uri), fields.get("suites", "").split()))

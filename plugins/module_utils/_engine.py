@@ -53,15 +53,21 @@ def installed_packages(dpkg_lines):
 
 
 def file_change(path, wanted, seen):
-    """Why the file at `path` differs from `wanted` ({content (None: only present), mode}), or None.
-    `seen` is None for a missing file, else {content, mode} as read (mode as an int)."""
+    """Why the path `path` differs from `wanted` ({kind: f (default) or d, content (None: not compared),
+    mode, uid, gid (None: not compared)}), or None. `seen` is None for a missing path, else {kind,
+    content (files), mode (an int), uid, gid} as read."""
     if seen is None:
         return "missing"
+    if seen.get("kind", "f") != wanted.get("kind", "f"):
+        return "not a %s" % ("directory" if wanted.get("kind") == "d" else "file")
     reasons = []
     if wanted.get("content") is not None and seen.get("content") != wanted["content"]:
         reasons.append("content differs")
     if wanted.get("mode") is not None and seen.get("mode") != int(str(wanted["mode"]), 8):
         reasons.append("mode %04o, wanted %s" % (seen.get("mode"), wanted["mode"]))
+    for key in ("uid", "gid"):
+        if wanted.get(key) is not None and seen.get(key) != wanted[key]:
+            reasons.append("%s %s, wanted %s" % (key, seen.get(key), wanted[key]))
     return ", ".join(reasons) or None
 
 

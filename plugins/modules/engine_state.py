@@ -20,7 +20,9 @@ description:
   - Renders the wanted files itself (the helper suite's pin and source, Docker's repository, C(daemon.json))
     and returns their text, so the role writes exactly what was compared.
   - An empty O(helper_suite.mirror) is the mirror this host already uses for the helper suite's base
-    release, read from its apt sources.
+    release, read from its apt sources (else the one the helper suite's own sources file names).
+  - Files and their directories are wanted owned by root, with their modes; a downloaded key is compared by
+    presence only.
   - Never changes anything.
 author: taylordash-ops developers
 options:
@@ -131,6 +133,7 @@ import json
 import os
 import re
 import socket
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -169,11 +172,14 @@ def _server_version(path):
 def _read(path):
     try:
         st = os.stat(path)
-        with open(path, "rb") as handle:
-            content = handle.read().decode("utf-8", "replace")
+        seen = {"kind": "d" if stat.S_ISDIR(st.st_mode) else "f", "mode": st.st_mode & 0o7777,
+                "uid": st.st_uid, "gid": st.st_gid}
+        if seen["kind"] == "f":
+            with open(path, "rb") as handle:
+                seen["content"] = handle.read().decode("utf-8", "replace")
     except (IOError, OSError):
         return None
-    return {"content": content, "mode": st.st_mode & 0o7777}
+    return seen
 
 
 def _running_ssd(pidfiles, dockerd):
@@ -189,35 +195,54 @@ def _running_ssd(pidfiles, dockerd):
     return False
 
 
+ROOT = {"uid": 0, "gid": 0}
+
+
+def _mirror(helper):
+    """The helper suite's mirror: the setting, else the host's mirror of its own release, else the one the
+    helper suite's sources file already names (a host whose sources call its release `oldstable`)."""
+    if helper.get("mirror"):
+        return helper["mirror"]
+    files = read_apt_sources()
+    mirror = _apt.mirror_of(_apt.entries(files), re.escape(helper["codename"]))
+    if not mirror:
+        own = [(name, text) for name, text in files if name == helper["sources_path"]]
+        mirror = _apt.mirror_of(_apt.entries(own), re.escape(helper["name"]))
+    return mirror
+
+
 def _wanted_files(module, params):
-    files = {params["daemon_json_path"]: {"content": _engine.daemon_json(params["daemon"]), "mode": "0644"}}
+    daemon_dir = os.path.dirname(params["daemon_json_path"])
+    files = {daemon_dir: dict(ROOT, kind="d", mode="0755"),
+             params["daemon_json_path"]: dict(ROOT, content=_engine.daemon_json(params["daemon"]), mode="0644")}
     mirror = ""
     helper = params.get("helper_suite")
     if helper:
-        mirror = helper.get("mirror") or ""
-        if not mirror:
-            mirror = _apt.mirror_of(_apt.entries(read_apt_sources()), re.escape(helper["codename"]))
+        mirror = _mirror(helper)
         if not mirror:
             module.fail_json(msg="No apt source of this host serves %s; set docker_engine_debian_mirror to the "
                                  "Debian mirror to take the plugins from." % helper["codename"])
-        files[helper["pin_path"]] = {"content": _engine.helper_pin(helper["name"], helper["codename"],
-                                                                   helper["plugin_packages"], helper["priority"]),
-                                     "mode": "0644"}
-        files[helper["sources_path"]] = {"content": _engine.helper_sources(helper["name"], mirror,
-                                                                           helper["pin_path"]),
-                                         "mode": "0644"}
+        files[helper["pin_path"]] = dict(ROOT, content=_engine.helper_pin(helper["name"], helper["codename"],
+                                                                          helper["plugin_packages"],
+                                                                          helper["priority"]), mode="0644")
+        files[helper["sources_path"]] = dict(ROOT, content=_engine.helper_sources(helper["name"], mirror,
+                                                                                  helper["pin_path"]), mode="0644")
     ce = params.get("docker_ce")
     if ce:
-        files[ce["sources_path"]] = {"content": _engine.docker_ce_sources(ce["url"], ce["distribution"],
-                                                                          ce["codename"], ce["channel"],
-                                                                          ce["architecture"], ce["key_path"]),
-                                     "mode": "0644"}
-        files[ce["key_path"]] = {"content": ce.get("key") or None, "mode": "0644"}
+        files[os.path.dirname(ce["key_path"])] = dict(ROOT, kind="d", mode="0755")
+        files[ce["sources_path"]] = dict(ROOT, content=_engine.docker_ce_sources(ce["url"], ce["distribution"],
+                                                                                 ce["codename"], ce["channel"],
+                                                                                 ce["architecture"], ce["key_path"]),
+                                         mode="0644")
+        files[ce["key_path"]] = dict(ROOT, content=ce.get("key") or None, mode="0644")
     return files, mirror
 
 
-def _plugin(module, argv, buildx=False):
-    rc, out, err = module.run_command(argv)
+def _plugin(module, docker, argv, buildx=False):
+    """A plugin's version, or '' when it (or the docker CLI itself) does not answer."""
+    if not docker:
+        return ""
+    rc, out, err = module.run_command([docker] + argv)
     if rc != 0:
         return ""
     words = out.strip().split()
@@ -259,8 +284,10 @@ def main():
     else:
         running = _running_ssd(params["pidfiles"], dockerd)
     server = _server_version(params["socket"]) if running else ""
-    plugins = {"compose": _plugin(module, ["docker", "compose", "version", "--short"]),
-               "buildx": _plugin(module, ["docker", "buildx", "version"], buildx=True)}
+    # A fresh host has no docker CLI yet: its plugins do not answer.
+    docker = module.get_bin_path("docker") or ""
+    plugins = {"compose": _plugin(module, docker, ["compose", "version", "--short"]),
+               "buildx": _plugin(module, docker, ["buildx", "version"], buildx=True)}
 
     changes = _engine.plan(params["packages"], installed, files, seen, dockerd, running, server, plugins)
     module.exit_json(changed=False, changes=changes, files=files, mirror=mirror, dockerd=dockerd,

@@ -86,3 +86,15 @@ def test_each_difference_is_named_with_why(changes, expected):
 def test_a_downloaded_key_is_compared_by_presence_only():
     seen = dict(SEEN, **{"/etc/apt/keyrings/docker.asc": {"content": "another key", "mode": 0o644}})
     assert plan(seen_files=seen) == []
+
+
+@pytest.mark.parametrize("wanted,seen,why", [
+    ({"kind": "d", "mode": "0755", "uid": 0, "gid": 0}, {"kind": "f", "mode": 0o644, "uid": 0, "gid": 0},
+     "not a directory"),
+    ({"kind": "d", "mode": "0755", "uid": 0, "gid": 0}, {"kind": "d", "mode": 0o755, "uid": 0, "gid": 0}, None),
+    ({"content": "x", "mode": "0644", "uid": 0, "gid": 0}, {"content": "x", "mode": 0o644, "uid": 1000, "gid": 0},
+     "uid 1000, wanted 0"),
+    ({"content": "x", "mode": "0644"}, {"kind": "d", "mode": 0o755}, "not a file"),
+])
+def test_kind_and_owner_are_compared(wanted, seen, why):
+    assert _engine.file_change("/p", wanted, seen) == why
