@@ -14,7 +14,8 @@ import stat
 
 
 def path_state(paths, checksum=True):
-    """{path: {kind: d|f|l|other, mode: "0644", uid, gid, sha1 (files, with checksum)}}; absent paths left out."""
+    """{path: {kind: d|f|l|s|other, mode: "0644", uid, gid, sha1 (files, with checksum)}}; absent paths left
+    out; l is a symbolic link (not followed), s a socket."""
     state = {}
     for path in paths:
         try:
@@ -33,6 +34,6 @@ def path_state(paths, checksum=True):
                         digest.update(block)
                 entry["sha1"] = digest.hexdigest()
         else:
-            entry["kind"] = "l" if stat.S_ISLNK(info.st_mode) else "other"
+            entry["kind"] = "l" if stat.S_ISLNK(info.st_mode) else "s" if stat.S_ISSOCK(info.st_mode) else "other"
         state[path] = entry
     return state

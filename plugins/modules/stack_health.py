@@ -162,10 +162,10 @@ def _run(module, argv):
 
 
 def _engine(module):
-    rc, out, err = _run(module, ["docker", "version", "--format", "{{.Server.Version}}"])
-    info = {"server": out.strip() if rc == 0 else "UNREACHABLE"}
-    rc, out, err = _run(module, ["docker", "info", "--format", "{{.Driver}}"])
-    info["driver"] = out.strip() if rc == 0 else "?"
+    # One call for both (docker info answers the server's version too).
+    rc, out, err = _run(module, ["docker", "info", "--format", "{{.ServerVersion}} {{.Driver}}"])
+    words = out.split() if rc == 0 else []
+    info = {"server": words[0] if words else "UNREACHABLE", "driver": words[1] if len(words) > 1 else "?"}
     rows = []
     for plugin, argv in (("compose", ["docker", "compose", "version", "--short"]),
                          ("buildx", ["docker", "buildx", "version"])):

@@ -27,3 +27,15 @@ def test_kinds_modes_and_digests_absent_paths_left_out(tmp_path):
     assert state[paths[2]]["kind"] == "l"
     outcome, result = harness.run_module(path_state, {"paths": paths[1:2], "checksum": False})
     assert "sha1" not in result["paths"][paths[1]]
+
+
+def test_a_socket_is_named_as_one(tmp_path):
+    import socket
+    path = str(tmp_path / "docker.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(path)
+        outcome, result = harness.run_module(path_state, {"paths": [path], "checksum": False})
+    finally:
+        server.close()
+    assert result["paths"][path]["kind"] == "s"

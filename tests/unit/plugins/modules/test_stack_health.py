@@ -21,10 +21,8 @@ PS = json.dumps({"Service": "postgres", "State": "running", "Health": "healthy",
 def answers(missing_image=False, ps=PS):
     def run_command(self, argv, **kwargs):
         line = " ".join(argv)
-        if line.startswith("docker version"):
-            return 0, "20.10.24\n", ""
         if line.startswith("docker info"):
-            return 0, "overlay2\n", ""
+            return 0, "20.10.24 overlay2\n", ""
         if line.startswith("docker compose version"):
             return 0, "2.26.1\n", ""
         if line.startswith("docker buildx version"):
