@@ -52,11 +52,29 @@ def wait_for(predicate, timeout=60, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+# The application role's own stop (production runs it too): the recorded dev servers, by their pidfiles.
+STOP_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Stop the dev servers deploy-dev.yml started
+      ansible.builtin.include_role:
+        name: application
+        tasks_from: dev_stop
+"""
+
+
 @pytest.fixture(scope="module")
-def dev_stack(engine):
+def dev_stack(engine, tmp_path_factory):
     first = playbook("deploy-dev.yml")
     assert first.rc == 0, first
-    return first
+    yield first
+    # Leave nothing running: a backend on 3000 or a vite on 5173 left behind collides with the next run.
+    play = tmp_path_factory.mktemp("dev-stop") / "stop.yml"
+    play.write_text(STOP_PLAY)
+    stopped = playbook(str(play))
+    assert stopped.rc == 0, stopped
+    assert ours() == {}, "dev servers still running after the tests: %s" % ours()
 
 
 def test_three_runs_leave_one_backend_and_one_frontend(dev_stack):
