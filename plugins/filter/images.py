@@ -13,13 +13,14 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash, dir_entry, file_entry
+from ansible_collections.taylordash.ops.plugins.module_utils import _compose
 
 _TAGGED = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def image_ref_name(ref):
     """A reference as the engine lists it in RepoTags: docker.io/ and docker.io/library/ dropped."""
-    return re.sub(r"^docker\.io/(library/)?", "", str(ref))
+    return _compose.repo_tags_name(ref)
 
 
 def _ids_by_tag(images):

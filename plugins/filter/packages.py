@@ -11,17 +11,15 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+
 
 def dpkg_missing(wanted, dpkg_lines):
     """The names of `wanted` that dpkg does not report as installed ("ii"), in the given order.
     A package dpkg has never heard of has no line at all: it is missing too."""
     if not isinstance(wanted, (list, tuple)):
         raise AnsibleFilterError("dpkg_missing: wanted must be a list of package names, not %r" % (wanted,))
-    installed = set()
-    for line in dpkg_lines or []:
-        parts = str(line).split()
-        if len(parts) >= 2 and parts[1].startswith("ii"):
-            installed.add(parts[0].split(":", 1)[0])  # name:arch for foreign architectures
+    installed = _engine.installed_packages(dpkg_lines or [])
     return [name for name in wanted if str(name) not in installed]
 
 

@@ -45,10 +45,14 @@ def parse_config(config_json):
     return images, networks
 
 
+def repo_tags_name(ref):
+    """An image reference as the engine lists it in RepoTags: docker.io/ and docker.io/library/ dropped."""
+    return re.sub(r"^docker\.io/(library/)?", "", str(ref))
+
+
 def engine_name(ref):
-    """An image reference as the engine lists it in RepoTags: docker.io/ and docker.io/library/ dropped,
-    :latest added when there is no tag."""
-    ref = re.sub(r"^docker\.io/(library/)?", "", str(ref))
+    """repo_tags_name, with :latest added when there is no tag."""
+    ref = repo_tags_name(ref)
     if "@" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
         ref += ":latest"
     return ref
