@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.taylordash.ops.plugins.module_utils import _compose
+from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import source_entries as _source_entries
 from ansible_collections.taylordash.ops.plugins.module_utils._envfile import EnvFileError, parse_env
 
 
@@ -17,6 +19,33 @@ def dotenv(text):
         return parse_env(text)
     except EnvFileError as exc:
         raise AnsibleFilterError(str(exc))
+
+
+def build_context_spec(build, excludes, texts, labels, files, build_dir):
+    """One context of the build_plan module for an app's build (its _application_builds entry): name,
+    repository, the entries of its source tree read here as rsync copies it under src/ (without excludes,
+    links or special files), its build files rendered here (texts: app -> {file: text}), the files on the
+    target (context path -> host path), the base images (stage order), labels, and its directory there."""
+    try:
+        entries = _source_entries(build["src"], excludes or [])
+    except OSError as exc:
+        raise AnsibleFilterError("cannot read the source tree %s: %s" % (build["src"], exc))
+    return {
+        "name": build["name"],
+        "repository": build["repository"],
+        "entries": [list(entry) for entry in entries],
+        "texts": dict((texts or {}).get(build["name"], {})),
+        "path": "%s/%s" % (build_dir, build["name"]),
+        "files": dict(files or {}),
+        "base_images": list(build.get("from") or []),
+        "labels": dict(labels or {}),
+    }
+
+
+def migration_due(plan, service="backend", database="postgres"):
+    """Whether the database migration runs before `up`, from a compose_plan result: the backend is
+    created, recreated or started, or the database started after it."""
+    return _compose.migration_due(plan.get("started") or {}, plan.get("services") or [], service, database)
 
 
 def port_of(entry):
@@ -67,4 +96,4 @@ def rollback_refs(kept, running, repos):
 
 class FilterModule(object):
     def filters(self):
-        return {"dotenv": dotenv, "port_of": port_of, "rollback_refs": rollback_refs}
+        return {"build_context_spec": build_context_spec, "dotenv": dotenv, "migration_due": migration_due, "port_of": port_of, "rollback_refs": rollback_refs}

@@ -111,6 +111,39 @@ def service_plan(hashes, images, image_ids, containers, networks=None):
     return rows
 
 
+def _instant(stamp):
+    """A UTC RFC 3339 time as the engine writes it (Go trims the fraction's trailing zeros), made
+    comparable as a string: the fraction padded to nanoseconds."""
+    match = re.match(r"^([0-9T:-]+)(?:\.([0-9]+))?Z$", stamp or "")
+    if not match:
+        return stamp or ""
+    return "%s.%sZ" % (match.group(1), (match.group(2) or "").ljust(9, "0"))
+
+
+def started(containers):
+    """{service: when its container last started (State.StartedAt)} of the project's service containers;
+    the earliest when a service has several, none for one-off containers."""
+    out = {}
+    for container in containers:
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        when = _instant((container.get("State") or {}).get("StartedAt"))
+        if labels.get(ONEOFF) == "True" or not labels.get(SERVICE) or not when:
+            continue
+        service = labels[SERVICE]
+        out[service] = min(out.get(service, when), when)
+    return out
+
+
+def migration_due(started_at, rows, service, database):
+    """Whether the database migration must run before `up`: the service (the backend) will be created,
+    recreated or started by this `up`, or the database (when it runs on this host) started after it (a
+    new or restored database under a running backend). A no-op plan migrates nothing."""
+    actions = dict((row["service"], row["action"]) for row in rows)
+    if actions.get(service, "create") in ("create", "recreate", "start"):
+        return True
+    return bool(database in started_at and service in started_at and started_at[database] > started_at[service])
+
+
 def changes(rows):
     """The rows of a plan that are not V(none)."""
     return [row for row in rows if row["action"] != "none"]

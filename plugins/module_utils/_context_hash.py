@@ -16,6 +16,7 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import re
 import stat
 
 CHUNK = 1024 * 1024
@@ -63,6 +64,103 @@ def tree_entries(root):
                 entries.append(file_entry(rel, info.st_mode & stat.S_IXUSR, file_digest(full)))
             else:
                 raise ValueError("unsupported file type in build context: %s" % rel)
+    return sorted(entries)
+
+
+def text_entry(rel, text):
+    """The entry of a file written with mode 0644 from a text (a build file rendered on the controller)."""
+    return file_entry(rel, False, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _pattern_regex(pattern):
+    """rsync's wildcards as a regular expression: `*` and `?` stop at a slash, `**` does not."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                out.append(pattern[i:end + 1])
+                i = end + 1
+                continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def exclude_matcher(patterns):
+    """A function (relative path, is_dir) -> excluded?, by rsync's --exclude rules.
+
+    A pattern ending in / matches directories only. A pattern with no other
+    slash and no `**` matches a name at any depth; one starting with / is
+    anchored at the root of the transfer; any other is matched against the
+    end of the path."""
+    rules = []
+    for pattern in patterns:
+        dir_only = pattern.endswith("/")
+        body = pattern.rstrip("/")
+        if not body:
+            continue
+        anchored = body.startswith("/")
+        body = body.lstrip("/")
+        whole_path = anchored or "/" in body or "**" in body
+        prefix = "^" if anchored or not whole_path else "(?:^|/)"
+        rules.append((re.compile(prefix + _pattern_regex(body) + "$"), dir_only, whole_path))
+
+    def excluded(rel, is_dir):
+        name = rel.rsplit("/", 1)[-1]
+        for regex, dir_only, whole_path in rules:
+            if dir_only and not is_dir:
+                continue
+            if regex.search(rel if whole_path else name):
+                return True
+        return False
+
+    return excluded
+
+
+def source_entries(root, excludes=(), prefix="src"):
+    """Entries of root as copied under prefix by `rsync --recursive --exclude=...` without --links.
+
+    Excluded paths (and everything under an excluded directory), symlinks and
+    special files are left out, as rsync leaves them; a file is executable when
+    any of its execute bits is set (the copy's modes are normalised with
+    --chmod=...,Fa+X). The entries equal tree_entries() of the copied context.
+    """
+    if not os.path.isdir(root):
+        raise OSError("%s is not a directory" % root)
+    excluded = exclude_matcher(excludes)
+    entries = [dir_entry(prefix)]
+
+    def unreadable(error):
+        raise error
+
+    for current, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        rel_dir = os.path.relpath(current, root)
+        kept_dirs = []
+        for name in sorted(dirs + files):
+            full = os.path.join(current, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/")
+            info = os.lstat(full)
+            if stat.S_ISDIR(info.st_mode):
+                if not excluded(rel, True):
+                    kept_dirs.append(name)
+                    entries.append(dir_entry(prefix + "/" + rel))
+            elif stat.S_ISREG(info.st_mode) and not excluded(rel, False):
+                entries.append(file_entry(prefix + "/" + rel, info.st_mode & 0o111, file_digest(full)))
+        dirs[:] = sorted(kept_dirs)
     return sorted(entries)
 
 

@@ -119,7 +119,7 @@ def main():
                 image_ids[tag] = image_id
     rows = _compose.service_plan(hashes, images, image_ids, containers, networks)
     todo = _compose.changes(rows)
-    result = dict(changed=False, services=rows, changes=todo)
+    result = dict(changed=False, services=rows, changes=todo, started=_compose.started(containers))
     if module._diff and todo:
         result["diff"] = {"prepared": "".join("%s: %s (%s)\n" % (row["service"], row["action"], row["why"])
                                               for row in todo)}

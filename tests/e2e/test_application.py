@@ -151,7 +151,8 @@ def test_an_operator_template_wins_over_the_roles_and_check_mode_shows_it(stack,
                    extra_vars={"taylordash_template_dirs": [str(tmp_path), str(tmp_path / "absent")]})
     assert run.rc == 0, run
     assert "+" + marker in run.out, run
-    assert "TASK [application : Lint with hadolint the Dockerfile of backend]" in run.out
+    lint = run.out.split("TASK [application : Lint with hadolint the Dockerfile of each image to build]", 1)[1].split("TASK [", 1)[0]
+    assert "(item=backend)" in lint and "(item=frontend)" not in lint, lint
     assert container_ids() == before
     plain = playbook("deploy-prod.yml", "--check", "--diff", "--tags", "application")
     assert plain.rc == 0 and plain.changed == 0 and marker not in plain.out, plain

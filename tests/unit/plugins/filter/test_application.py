@@ -44,3 +44,26 @@ def test_rollback_after_a_failed_rollout_returns_to_the_last_healthy_image():
     kept = [_image(["td/backend:old", "td/backend:current"], "b1"), _image(["td/frontend:f1", "td/frontend:current"], "f1")]
     out = f.rollback_refs(kept, _running("b2", "f1"), ROLLBACK_REPOS)
     assert out["refs"]["backend"] == "td/backend:old" and out["back"] == ["backend"]
+
+
+def test_build_context_spec_reads_the_tree_and_hashes_the_rendered_files(tmp_path):
+    from ansible_collections.taylordash.ops.plugins.module_utils import _context_hash as ch
+    (tmp_path / "main.py").write_text("x\n")
+    (tmp_path / "debug.log").write_text("y\n")
+    build = {"name": "backend", "src": str(tmp_path), "repository": "t/backend", "from": ["t/py:1", "t/py:1"]}
+    spec = f.build_context_spec(build, ["*.log"], {"backend": {"Dockerfile": "FROM t/py:1\n"}},
+                                {"l": "v"}, {"build-ca.crt": "/etc/ca.crt"}, "/opt/b")
+    assert spec["entries"] == [["src", "d", ""],
+                               list(ch.file_entry("src/main.py", False, ch.file_digest(str(tmp_path / "main.py"))))]
+    assert spec["texts"] == {"Dockerfile": "FROM t/py:1\n"} and spec["path"] == "/opt/b/backend"
+    assert spec["files"] == {"build-ca.crt": "/etc/ca.crt"} and spec["base_images"] == ["t/py:1", "t/py:1"]
+    with pytest.raises(AnsibleFilterError, match="nope"):
+        f.build_context_spec(dict(build, src=str(tmp_path / "nope")), [], {}, {}, {}, "/opt/b")
+
+
+def test_migration_due_reads_a_compose_plan_result():
+    plan = {"services": [{"service": "backend", "action": "none", "why": "as wanted"}],
+            "started": {"backend": "2026-12-01T10:00:00.000000000Z", "postgres": "2026-12-01T10:00:00.000000000Z"}}
+    assert f.migration_due(plan) is False
+    plan["services"][0]["action"] = "recreate"
+    assert f.migration_due(plan) is True

@@ -98,3 +98,44 @@ def test_a_missing_image_and_an_orphan():
     assert _compose.changes(rows) == [
         {"service": "backend", "action": "recreate", "why": "image taylordash/backend:abc is missing"},
         {"service": "frontend", "action": "remove", "why": "orphan: no longer a service"}]
+
+
+def _started(service, when, oneoff=False):
+    labels = {_compose.SERVICE: service}
+    if oneoff:
+        labels[_compose.ONEOFF] = "True"
+    return {"Config": {"Labels": labels}, "State": {"StartedAt": when}}
+
+
+def test_started_compares_the_engine_s_trimmed_fractions_as_times():
+    # Go's RFC 3339 trims trailing zeros: .5Z is later than .123456789Z.
+    started = _compose.started([
+        _started("postgres", "2026-12-01T10:00:00.5Z"),
+        _started("backend", "2026-12-01T10:00:00.123456789Z"),
+        _started("backend", "2026-12-01T10:00:01Z"),
+        _started("migrate", "2026-12-01T11:00:00Z", oneoff=True),
+    ])
+    assert sorted(started) == ["backend", "postgres"]
+    assert started["postgres"] > started["backend"]
+    assert started["backend"] == "2026-12-01T10:00:00.123456789Z"
+
+
+@pytest.mark.parametrize("action, db_later, due", [
+    ("create", False, True),
+    ("recreate", False, True),
+    ("start", False, True),
+    ("wait", False, False),
+    ("none", False, False),
+    ("none", True, True),
+])
+def test_a_migration_is_due_only_for_a_new_backend_or_a_newer_database(action, db_later, due):
+    started = {"backend": "2026-12-01T10:00:00.000000000Z",
+               "postgres": "2026-12-01T10:00:0%d.000000000Z" % (5 if db_later else 0)}
+    rows = [{"service": "backend", "action": action, "why": ""}, {"service": "postgres", "action": "none", "why": ""}]
+    assert _compose.migration_due(started, rows, "backend", "postgres") is due
+
+
+def test_a_migration_is_due_for_a_backend_the_plan_does_not_name_and_not_for_a_remote_database():
+    assert _compose.migration_due({}, [], "backend", "postgres") is True
+    rows = [{"service": "backend", "action": "none", "why": ""}]
+    assert _compose.migration_due({"backend": "2026-12-01T10:00:00.000000000Z"}, rows, "backend", "postgres") is False

@@ -390,3 +390,61 @@ def test_context_hash_raises_value_error(tmp_path, make, match):
     path = make(tmp_path)
     with pytest.raises(ValueError, match=re.escape(match)):
         ch.context_hash(str(path))
+
+
+# --------------------------------------------------------------------------- rsync's excludes, emulated
+
+@pytest.mark.parametrize("patterns, rel, is_dir, excluded", [
+    (["node_modules"], "node_modules", True, True),
+    (["node_modules"], "web/node_modules", True, True),
+    (["node_modules"], "node_modules.txt", False, False),
+    (["*.pyc"], "app/x.pyc", False, True),
+    (["*.pyc"], "app/x.pyc.keep", False, False),
+    (["tests"], "tests", True, True),
+    (["tests"], "app/tests", True, True),
+    (["tests/"], "tests", False, False),   # a trailing slash: directories only
+    (["tests/"], "tests", True, True),
+    (["/dist"], "dist", True, True),       # anchored at the root of the transfer
+    (["/dist"], "web/dist", True, False),
+    (["app/*.log"], "app/x.log", False, True),
+    (["app/*.log"], "src/app/x.log", False, True),   # a slash: matched against the end of the path
+    (["app/*.log"], "app/sub/x.log", False, False),  # `*` stops at a slash
+    (["app/**.log"], "app/sub/x.log", False, True),  # `**` does not
+    (["?.txt"], "a.txt", False, True),
+    (["?.txt"], "ab.txt", False, False),
+    (["[ab].txt"], "b.txt", False, True),
+    (["[ab].txt"], "c.txt", False, False),
+    ([], "anything", False, False),
+])
+def test_excludes_match_as_rsync_matches_them(patterns, rel, is_dir, excluded):
+    assert ch.exclude_matcher(patterns)(rel, is_dir) is excluded
+
+
+def test_source_entries_leave_out_excludes_links_and_what_lies_under_an_excluded_directory(tmp_path):
+    src = tmp_path / "src"
+    (src / "app" / "__pycache__").mkdir(parents=True)
+    (src / "app" / "__pycache__" / "m.cpython.pyc").write_bytes(b"x")
+    (src / "app" / "main.py").write_text("print(1)\n")
+    (src / "app" / "empty").mkdir()
+    (src / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(src / "run.sh", 0o750)
+    os.symlink("app/main.py", str(src / "link.py"))
+    entries = ch.source_entries(str(src), ["__pycache__"])
+    paths = [entry[0] for entry in entries]
+    assert paths == ["src", "src/app", "src/app/empty", "src/app/main.py", "src/run.sh"]
+    run_sh = dict((e[0], e) for e in entries)["src/run.sh"]
+    assert run_sh[2].startswith("x")  # any execute bit makes it executable in the copy (Fa+X)
+    assert dict((e[0], e) for e in entries)["src/app/main.py"][2] == "-" + hashlib.sha256(b"print(1)\n").hexdigest()
+
+
+def test_source_entries_equal_the_entries_of_the_context_a_copy_would_give(tmp_path):
+    src = tmp_path / "tree"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "a.py").write_text("a\n")
+    (src / "skip.log").write_text("log\n")
+    context = tmp_path / "context"
+    (context / "src" / "pkg").mkdir(parents=True)
+    (context / "src" / "pkg" / "a.py").write_text("a\n")
+    (context / "Dockerfile").write_text("FROM x\n")
+    planned = sorted(ch.source_entries(str(src), ["*.log"]) + [ch.text_entry("Dockerfile", "FROM x\n")])
+    assert planned == ch.tree_entries(str(context))
