@@ -14,6 +14,7 @@ __metaclass__ = type
 import json
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.taylordash.ops.plugins.module_utils import _files
 
 
 def _mode(value):
@@ -39,11 +40,8 @@ def disk_drift(wanted, state):
         path = item.get("path")
         if not path or item.get("kind") not in ("d", "f"):
             raise AnsibleFilterError("disk_drift: each wanted path needs a path and a kind ('d' or 'f'): %r" % (item,))
-        have = state.get(path)
-        same = (have is not None and have.get("kind") == item["kind"] and have.get("mode") == _mode(item.get("mode"))
-                and all(str(have.get(key)) == str(item[key]) for key in ("uid", "gid", "sha1")
-                        if item.get(key) not in (None, "")))
-        if not same and path not in drift:
+        _mode(item.get("mode"))
+        if _files.change(item, state.get(path)) is not None and path not in drift:
             drift.append(path)
     return drift
 

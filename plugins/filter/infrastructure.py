@@ -98,23 +98,24 @@ def compose_unhealthy(ps_lines):
     return failing
 
 
-def config_files_wanted(configs, rendered, config_dir, owner_uids):
-    """What the configuration files should be, for disk_drift: `configs` (the role's list of src, dest,
-    owner), `rendered` (each src rendered, same order). A file with an owner in `owner_uids` belongs to
-    that uid and gid with mode 0600 (it holds credentials); the others have mode 0644, owner left alone,
-    as the role's template task writes them."""
+def config_file_specs(configs, rendered, config_dir, owner_uids, checks=None):
+    """The files of the config_files module for the configuration: `configs` (the role's list of src,
+    dest, owner, check), `rendered` (each src rendered, same order), `checks` (check name -> command with
+    %s; a config whose check is absent is written unchecked). A file with an owner in `owner_uids` belongs
+    to that uid and gid with mode 0600 (it holds credentials); the others have mode 0644, owner left alone."""
     if len(configs) != len(rendered):
-        raise AnsibleFilterError("config_files_wanted: %d files but %d rendered" % (len(configs), len(rendered)))
-    wanted = []
+        raise AnsibleFilterError("config_file_specs: %d files but %d rendered" % (len(configs), len(rendered)))
+    files = []
     for config, text in zip(configs, rendered):
         uid = owner_uids.get(config.get("owner") or "")
-        item = {"path": "%s/%s" % (str(config_dir).rstrip("/"), config["dest"]), "kind": "f",
-                "mode": "0600" if uid is not None else "0644",
-                "sha1": hashlib.sha1(str(text).encode("utf-8")).hexdigest()}
+        item = {"path": "%s/%s" % (str(config_dir).rstrip("/"), config["dest"]), "content": str(text),
+                "mode": "0600" if uid is not None else "0644"}
         if uid is not None:
-            item.update(uid=uid, gid=uid)
-        wanted.append(item)
-    return wanted
+            item.update(owner=str(uid), group=str(uid))
+        if (checks or {}).get(config.get("check")):
+            item["validate"] = checks[config["check"]]
+        files.append(item)
+    return files
 
 
 class FilterModule(object):
@@ -125,5 +126,5 @@ class FilterModule(object):
             "env_secret_specs": env_secret_specs,
             "config_fingerprints": config_fingerprints,
             "compose_unhealthy": compose_unhealthy,
-            "config_files_wanted": config_files_wanted,
+            "config_file_specs": config_file_specs,
         }

@@ -45,8 +45,11 @@ def read_bytes(path):
         raise
 
 
-def write_private(module, target, content, file_args):
+def write_private(module, target, content, file_args, check=None):
     """Write content (bytes, or text encoded as UTF-8) to target through a 0600 temporary file renamed over it.
+
+    check, if given, is called with the temporary file's path (complete, with its final attributes) before
+    it replaces target: raise to keep the old file.
 
     file_args is the result of ``module.load_file_common_arguments``; its ``path`` is ignored. Errors are
     raised: OSError, or a plain Exception from ``atomic_move`` (ansible-core >= 2.17); the temporary file is
@@ -68,6 +71,8 @@ def write_private(module, target, content, file_args):
                     raise
         # final owner, group and mode on the temporary file, before it becomes visible under target
         module.set_fs_attributes_if_different(dict(file_args, path=tmp, attributes=None), False)
+        if check is not None:
+            check(tmp)
         # atomic_move chmods a newly created file to 0666 & ~umask: keep that private too
         umask = os.umask(0o077)
         try:

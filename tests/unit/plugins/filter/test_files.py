@@ -1,4 +1,4 @@
-"""disk_drift and config_files_wanted: write only the paths whose state differs, read in one call."""
+"""disk_drift and config_file_specs: write only the paths whose state differs, read in one call."""
 
 import hashlib
 
@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.taylordash.ops.plugins.filter.files import disk_drift
-from ansible_collections.taylordash.ops.plugins.filter.infrastructure import config_files_wanted
+from ansible_collections.taylordash.ops.plugins.filter.infrastructure import config_file_specs
 from ansible_collections.taylordash.ops.plugins.module_utils._path_state import path_state
 
 
@@ -46,16 +46,17 @@ def test_absent_changed_content_mode_owner_and_kind_drift(tmp_path):
         assert disk_drift([same, item], state) == [item["path"]], name
 
 
-def test_config_files_wanted_owns_credentials_and_hashes_the_rendered_text():
-    configs = [{"src": "a.j2", "dest": "x/a.conf"}, {"src": "acl.j2", "dest": "m/acl", "owner": "mosquitto"}]
-    wanted = config_files_wanted(configs, ["A\n", "user x\n"], "/opt/t/config/", {"mosquitto": 1883})
-    assert wanted == [
-        {"path": "/opt/t/config/x/a.conf", "kind": "f", "mode": "0644", "sha1": hashlib.sha1(b"A\n").hexdigest()},
-        {"path": "/opt/t/config/m/acl", "kind": "f", "mode": "0600", "uid": 1883, "gid": 1883,
-         "sha1": hashlib.sha1(b"user x\n").hexdigest()},
+def test_config_file_specs_own_credentials_and_carry_their_checks():
+    configs = [{"src": "a.j2", "dest": "x/a.conf", "check": "tool"},
+               {"src": "acl.j2", "dest": "m/acl", "owner": "mosquitto", "check": "none"}]
+    files = config_file_specs(configs, ["A\n", "user x\n"], "/opt/t/config/", {"mosquitto": 1883}, {"tool": "tool %s"})
+    assert files == [
+        {"path": "/opt/t/config/x/a.conf", "content": "A\n", "mode": "0644", "validate": "tool %s"},
+        {"path": "/opt/t/config/m/acl", "content": "user x\n", "mode": "0600", "owner": "1883", "group": "1883"},
     ]
+    assert "validate" not in config_file_specs(configs, ["A\n", "x"], "/c", {}, {})[0]
     with pytest.raises(AnsibleFilterError, match="2 files but 1 rendered"):
-        config_files_wanted(configs, ["A\n"], "/c", {})
+        config_file_specs(configs, ["A\n"], "/c", {})
 
 
 @pytest.mark.parametrize("wanted, state, message", [
