@@ -91,7 +91,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 images:
-  description: Per context, RV(images.hash), RV(images.tag), RV(images.ref), RV(images.exists) and the missing base images.
+  description:
+    - Per context, RV(images.hash), RV(images.tag), RV(images.ref), RV(images.exists), RV(images.current) (whether
+      C(<repository>:current) names that image already) and the missing base images.
   returned: always
   type: dict
   sample:
@@ -100,6 +102,7 @@ images:
       tag: 3f7a0e0f6f0c
       ref: taylordash/backend:3f7a0e0f6f0c
       exists: true
+      current: true
       missing_base_images: []
 """
 
@@ -159,7 +162,7 @@ def main():
         base_ids = [ids.get(_compose.engine_name(ref)) for ref in bases]
         missing = [ref for ref, image_id in zip(bases, base_ids) if image_id is None]
         plan = dict(hash=None, tag="unbuilt", ref="%s:unbuilt" % context["repository"], exists=False,
-                    missing_base_images=missing)
+                    current=False, missing_base_images=missing)
         images[context["name"]] = plan
         if missing:
             if module.params["missing_ok"]:
@@ -174,7 +177,9 @@ def main():
             entries.append(file_entry(rel, False, file_digest(path)))
         digest = build_hash(sorted(entries), None, None, base_ids, context["labels"])
         ref = "%s:%s" % (context["repository"], digest[:12])
-        plan.update(hash=digest, tag=digest[:12], ref=ref, exists=_compose.engine_name(ref) in ids)
+        image_id = ids.get(_compose.engine_name(ref))
+        plan.update(hash=digest, tag=digest[:12], ref=ref, exists=image_id is not None,
+                    current=image_id is not None and ids.get("%s:current" % context["repository"]) == image_id)
         if module._diff and context["path"] and not plan["exists"]:
             diffs += _text_diffs(context)
     result = dict(changed=False, images=images)

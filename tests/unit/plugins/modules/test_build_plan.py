@@ -50,7 +50,13 @@ def test_an_image_of_the_planned_hash_exists_in_one_read(monkeypatch):
     assert outcome == "exit" and result["changed"] is False and len(calls) == 1
     image = result["images"]["backend"]
     assert image == {"hash": digest, "tag": digest[:12], "ref": "taylordash/backend:" + digest[:12],
-                     "exists": True, "missing_base_images": []}
+                     "exists": True, "current": False, "missing_base_images": []}
+    listing += "taylordash/backend:current sha256:be\n"
+    outcome, result, calls = run(monkeypatch, [context()], listing)
+    assert result["images"]["backend"]["current"] is True
+    listing = listing.replace("backend:current sha256:be", "backend:current sha256:older")
+    outcome, result, calls = run(monkeypatch, [context()], listing)
+    assert result["images"]["backend"]["current"] is False
 
 
 def test_another_base_image_id_or_a_host_file_changes_the_hash(monkeypatch, tmp_path):
