@@ -205,11 +205,20 @@ def _remove(path):
 
 # --------------------------------------------------------------------------- the three states
 
-def acquire(path, record, timeout, poll, host, check_mode=False, clock=time.time, sleep=time.sleep):
+def same_controller(run_id, other):
+    """Whether the run id other names another run of run_id's controller since its last boot (both ids of
+    the form host:boot:pid:ticks; a TAYLORDASH_RUN_ID of another form never matches)."""
+    mine, theirs = str(run_id or "").split(":"), str(other or "").split(":")
+    return len(mine) == 4 and len(theirs) == 4 and mine[:2] == theirs[:2] and mine != theirs
+
+
+def acquire(path, record, timeout, poll, host, check_mode=False, clock=time.time, sleep=time.sleep, defer=False):
     """Take the lock for record's run, waiting up to timeout seconds for another run's lock to go.
 
     Returns a dict ``action`` (``taken``; ``kept`` when this run already holds it; in check mode ``taken``
-    means it would be), ``holder`` (the record in the file) and ``waited`` (seconds). Raises LockHeld
+    means it would be; ``deferred`` when defer is set and another run of this controller holds it: the
+    caller, on the controller, tells whether that run has ended), ``holder`` (the record in the file) and
+    ``waited`` (seconds). Raises LockHeld
     when another run (or an unreadable lock file) still holds it after timeout seconds; check mode waits
     and fails the same way but never creates the file.
     """
@@ -225,6 +234,8 @@ def acquire(path, record, timeout, poll, host, check_mode=False, clock=time.time
             continue  # removed between our attempt and the read: try again at once
         if is_ours(holder, record["run_id"]):
             return {"action": "kept", "holder": holder, "waited": int(round(waited))}
+        if defer and "corrupt" not in holder and same_controller(record["run_id"], holder.get("run_id")):
+            return {"action": "deferred", "holder": holder, "waited": int(round(waited))}
         if waited >= timeout:
             raise LockHeld(held_message(path, host, holder, waited, clock()), holder, int(round(waited)))
         sleep(max(0, min(poll, timeout - waited)))

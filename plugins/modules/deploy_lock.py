@@ -79,6 +79,14 @@ options:
       - Seconds between two tries while waiting.
     type: int
     default: 2
+  defer_to_controller:
+    description:
+      - With O(state=held), when another run of this controller (its C(run_id) names the same controller and
+        boot, see the lookup P(taylordash.ops.run_id#lookup)) holds the lock, return at once with
+        RV(action=deferred) and its holder instead of waiting, so the caller can tell on the controller whether
+        that run has ended (then break the lock) or still runs (then wait for it).
+    type: bool
+    default: false
 notes:
   - The lock lives on the target, so runs from different controllers exclude each other too.
   - The wait happens inside the module on the target; a connection that cuts long-running commands needs a
@@ -138,8 +146,8 @@ path:
 action:
   description:
     - What happened (in check mode, what would have). V(taken), V(kept) (this run already holds it),
-      V(released), V(broken), V(absent) (there was no lock) or V(foreign) (O(state=released) found another
-      run's lock and left it).
+      V(released), V(broken), V(absent) (there was no lock), V(foreign) (O(state=released) found another
+      run's lock and left it) or V(deferred) (O(defer_to_controller): another run of this controller holds it).
   returned: always
   type: str
   sample: taken
@@ -184,6 +192,7 @@ def main():
             )),
             timeout=dict(type="int", default=300),
             poll=dict(type="int", default=2),
+            defer_to_controller=dict(type="bool", default=False),
         ),
         required_if=[("state", "held", ["owner"]), ("state", "released", ["owner"])],
         supports_check_mode=True,
@@ -204,7 +213,7 @@ def main():
             if not module.check_mode:
                 dl.ensure_directory(path)
             outcome = dl.acquire(path, dl.make_record(owner, time.time()), params["timeout"], params["poll"],
-                                 host, check_mode=module.check_mode)
+                                 host, check_mode=module.check_mode, defer=params["defer_to_controller"])
         elif state == "released":
             outcome = dl.release(path, run_id, check_mode=module.check_mode)
         else:

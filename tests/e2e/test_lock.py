@@ -80,3 +80,21 @@ def test_second_run_waits_then_fails_naming_the_holder_and_a_break_lets_a_third_
     assert first_run.rc == 0, first_run
     assert first_run.recap["localhost"]["changed"] == 0 and first_run.recap["localhost"]["failed"] == 0, first_run
     assert not lock.exists()
+
+
+def test_a_lock_left_by_a_run_of_this_controller_that_ended_is_broken_with_a_warning(tmp_path):
+    book = tmp_path / "lock-holder.yml"
+    book.write_text(PLAYBOOK)
+    lock = tmp_path / "state" / "deploy.lock"
+    lock.parent.mkdir()
+    boot = open("/proc/sys/kernel/random/boot_id").read().strip().replace("-", "")[:8]
+    host = subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
+    # This controller and boot; a pid that no process has (above the kernel's pid_max).
+    gone = {"controller": host, "user": "someone", "playbook": "an interrupted deploy",
+            "run_id": "%s:%s:%d:1" % (host, boot, 2 ** 22 + 1), "since": "2026-01-01T00:00:00Z"}
+    lock.write_text(json.dumps(gone))
+    run = playbook(str(book), stack_vars=False, timeout=120,
+                   extra_vars={"taylordash_lock_path": str(lock), "taylordash_lock_timeout": 5})
+    assert run.rc == 0, run
+    assert "broke deploy lock %s" % lock in run.out and "someone@%s running an interrupted deploy" % host in run.out, run
+    assert not lock.exists()  # taken, then released by this run

@@ -214,3 +214,34 @@ def test_break_keeps_our_own_lock_when_told_who_we_are(tmp_path):
     write_lock(path, OURS)
     assert dl.break_lock(str(path), OURS["run_id"])["action"] == "kept" and path.exists()
     assert dl.break_lock(str(path))["action"] == "broken" and not path.exists()
+
+
+# --------------------------------------------------------------------------- deferring to this controller
+
+@pytest.mark.parametrize("mine, other, same", [
+    ("ctl-a:boot:100:5", "ctl-a:boot:200:7", True),
+    ("ctl-a:boot:100:5", "ctl-a:boot:100:5", False),   # ourselves: kept, not deferred
+    ("ctl-a:boot:100:5", "ctl-a:reboot:100:5", False),  # before a reboot of the controller
+    ("ctl-a:boot:100:5", "ctl-b:boot:200:7", False),
+    ("from-env", "ctl-a:boot:200:7", False),             # TAYLORDASH_RUN_ID of another form
+    ("ctl-a:boot:100:5", "", False),
+])
+def test_same_controller(mine, other, same):
+    assert dl.same_controller(mine, other) is same
+
+
+def test_a_lock_of_another_run_of_this_controller_is_handed_back_at_once_when_deferring(tmp_path):
+    path = tmp_path / "deploy.lock"
+    earlier = dict(OURS, run_id="ctl-a:boot:99:3")
+    write_lock(path, earlier)
+    clock = Clock()
+    outcome = dl.acquire(str(path), dl.make_record(OURS, clock()), 10, 2, "target1", clock=clock, sleep=clock.sleep,
+                         defer=True)
+    assert outcome["action"] == "deferred" and outcome["holder"]["run_id"] == earlier["run_id"] and clock.sleeps == []
+    write_lock(path, THEIRS)  # another controller's lock is waited for even when deferring
+    with pytest.raises(dl.LockHeld):
+        dl.acquire(str(path), dl.make_record(OURS, clock()), 4, 2, "target1", clock=clock, sleep=clock.sleep, defer=True)
+    path.unlink()
+    outcome = dl.acquire(str(path), dl.make_record(OURS, clock()), 4, 2, "target1", clock=clock, sleep=clock.sleep,
+                         defer=True)
+    assert outcome["action"] == "taken"
