@@ -219,6 +219,16 @@ def docker_container(cmdline):
             "port": int(port) if port is not None and DIGITS.match(port) else port}
 
 
+def published_ports(ps_ports):
+    """The host ports in `docker ps --format '{{.Ports}}'` lines (0.0.0.0:80->80/tcp, [::]:5000-5001->5000-5001/tcp,
+    ...), sorted; container ports that are not published (8080/tcp) are left out."""
+    ports = set()
+    for line in ps_ports:
+        for first, last in re.findall(r":(\d+)(?:-(\d+))?->", line or ""):
+            ports.update(range(int(first), int(last or first) + 1))
+    return sorted(ports)
+
+
 def host_check(entries, own_ports=(), proc="/proc"):
     """(conflicts, free) of valid plan entries against this host's sockets.
 

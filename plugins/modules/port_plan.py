@@ -49,6 +49,11 @@ options:
     description: Also check that the planned ports are free on this host.
     type: bool
     default: true
+  own_project:
+    description:
+      - A compose project of our own stack: the host ports its containers publish (read with C(docker ps))
+        join O(own_ports).
+    type: str
   own_ports:
     description:
       - Ports already held by our own stack, for example published by our compose project's containers.
@@ -138,8 +143,22 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.taylordash.ops.plugins.module_utils._port_plan import (
     failure_message,
     host_check,
+    published_ports,
     validate_plan,
 )
+
+
+def _project_ports(module):
+    """The host ports the containers of O(own_project) publish (none without the option)."""
+    if not module.params["own_project"]:
+        return []
+    docker = module.get_bin_path("docker", required=True)
+    rc, out, err = module.run_command([docker, "ps", "--all", "--filter",
+                                       "label=com.docker.compose.project=%s" % module.params["own_project"],
+                                       "--format", "{{.Ports}}"])
+    if rc != 0:
+        module.fail_json(msg="docker ps failed: %s" % (err or out).strip()[-500:])
+    return published_ports(out.splitlines())
 
 
 def main():
@@ -149,6 +168,7 @@ def main():
             variable_name=dict(type="str", default="taylordash_port_plan"),
             check_host=dict(type="bool", default=True),
             own_ports=dict(type="list", elements="int", default=[]),
+            own_project=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -157,7 +177,7 @@ def main():
     conflicts, free = [], []
     if module.params["check_host"]:
         try:
-            conflicts, free = host_check(entries, module.params["own_ports"])
+            conflicts, free = host_check(entries, module.params["own_ports"] + _project_ports(module))
         except (OSError, ValueError) as exc:
             module.fail_json(msg="cannot read /proc to check %s: %s" % (name, exc), ports=entries,
                              problems=problems, conflicts=[], free=[])

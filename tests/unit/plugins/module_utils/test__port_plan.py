@@ -288,3 +288,14 @@ def test_host_check_messages(host):
     text = pp.failure_message(["taylordash_port_plan.x: port must be an integer 1-65535, got 0"], conflicts, VAR)
     assert text.startswith("taylordash_port_plan cannot be used, 1 plan error(s) and 3 port(s) in use on this host: ")
     assert all(part in text for part in messages + ["taylordash_port_plan.x: port must be"])
+
+
+@pytest.mark.parametrize("lines, ports", [
+    (["0.0.0.0:80->80/tcp, :::80->80/tcp", "0.0.0.0:443->443/tcp"], [80, 443]),
+    (["127.0.0.1:5432->5432/tcp", "8080/tcp", ""], [5432]),
+    (["[::]:5000-5002->5000-5002/tcp"], [5000, 5001, 5002]),
+    (["0.0.0.0:1883->1883/tcp, 9001/tcp"], [1883]),
+    ([], []),
+])
+def test_published_ports_reads_docker_ps(lines, ports):
+    assert pp.published_ports(lines) == ports

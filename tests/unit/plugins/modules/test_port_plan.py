@@ -141,3 +141,21 @@ def test_plan_is_required():
     outcome, result = run_module({})
     assert outcome == "fail", result
     assert "plan" in result["msg"]
+
+
+def test_a_port_our_compose_project_publishes_passes(bound, monkeypatch):
+    from ansible.module_utils import basic
+    port = bound()
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(argv)
+        return 0, "0.0.0.0:%d->80/tcp, :::%d->80/tcp\n8080/tcp\n" % (port, port), ""
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/docker")
+    outcome, result = run_module({"plan": {"x": port}, "own_project": "taylordash"})
+    assert outcome == "exit" and result["free"] == ["x"], result
+    assert calls and "label=com.docker.compose.project=taylordash" in calls[0]
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kwargs: (0, "", ""))
+    outcome, result = run_module({"plan": {"x": port}, "own_project": "taylordash"})
+    assert outcome == "fail" and result["conflicts"][0]["port"] == port
