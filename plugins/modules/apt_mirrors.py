@@ -17,6 +17,8 @@ description:
     C(sources.list.d), in apt's order) and returns the first http(s) mirror of a release and of its security
     suite, with a final slash as C(apt-get indextargets) prints them (which parses every downloaded index and
     takes seconds).
+  - Also returns the sha256 of the files in O(sha256_of) (the files an image built from these mirrors copies,
+    such as a CA bundle), so the inputs of a Debian base image are read in one call.
   - Never changes anything.
 author: taylordash-ops developers
 options:
@@ -24,6 +26,11 @@ options:
     description: apt's configuration directory.
     type: path
     default: /etc/apt
+  sha256_of:
+    description: Files whose sha256 to return in RV(sha256); a missing one is left out.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -51,18 +58,29 @@ security:
   returned: always
   type: str
   sample: http://deb.debian.org/debian-security/
+sha256:
+  description: Path -> sha256 of each regular file of O(sha256_of) (missing or other kinds left out).
+  returned: always
+  type: dict
+  sample: {/etc/ssl/certs/ca-certificates.crt: 3f7a0e0f6f0c5f1e9d2d3c4b5a69788796a5b4c3d2e1f00112233445566778899}
 """
+
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _apt
+from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import file_digest
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(etc=dict(type="path", default="/etc/apt")), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(etc=dict(type="path", default="/etc/apt"),
+                                              sha256_of=dict(type="list", elements="path", default=[])),
+                           supports_check_mode=True)
     found = _apt.entries(_apt.read_sources(module.params["etc"]))
+    digests = dict((path, file_digest(path)) for path in module.params["sha256_of"] if os.path.isfile(path))
     module.exit_json(changed=False, mirror=_apt.mirror_of(found, "[a-z]+"),
-                     security=_apt.mirror_of(found, "[a-z]+-security"))
+                     security=_apt.mirror_of(found, "[a-z]+-security"), sha256=digests)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 
 import pytest
@@ -155,6 +156,9 @@ def test_apt_mirrors_names_the_release_and_security_mirrors(tmp_path):
         "Types: deb\nURIs: http://m/debian\nSuites: bookworm bookworm-updates\n\n"
         "Types: deb\nURIs: http://m/debian-security\nSuites: bookworm-security\n\n"
         "Types: deb\nEnabled: false\nURIs: http://off/debian\nSuites: sid\n")
-    outcome, result = harness.run_module(apt_mirrors, {"etc": str(tmp_path), "_ansible_check_mode": True})
+    (tmp_path / "ca.crt").write_text("CA\n")
+    outcome, result = harness.run_module(apt_mirrors, {"etc": str(tmp_path), "_ansible_check_mode": True,
+                                                       "sha256_of": [str(tmp_path / "ca.crt"), str(tmp_path / "none")]})
     assert outcome == "exit" and result["changed"] is False
     assert (result["mirror"], result["security"]) == ("http://m/debian/", "http://m/debian-security/")
+    assert result["sha256"] == {str(tmp_path / "ca.crt"): hashlib.sha256(b"CA\n").hexdigest()}
