@@ -60,6 +60,13 @@ options:
     type: list
     elements: str
     default: []
+  mask_patterns:
+    description:
+      - Regular expressions whose matches are masked in diffs and a validate command's output too, for values
+        the controller does not know (the password hash a file on the host holds, for one).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -99,6 +106,7 @@ paths:
 import grp
 import os
 import pwd
+import re
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
@@ -138,10 +146,12 @@ def _old_text(path):
         return ""
 
 
-def _masked(text, secrets):
-    """text with every secret (longest first) replaced by ********."""
+def _masked(text, secrets, patterns=()):
+    """text with every secret (longest first), and every match of patterns, replaced by ********."""
     for secret in sorted((value for value in secrets if value), key=len, reverse=True):
         text = text.replace(secret, "********")
+    for pattern in patterns:
+        text = re.sub(pattern, "********", text)
     return text
 
 
@@ -168,11 +178,17 @@ def main():
                                     validate=dict(type="str"))),
             inspect=dict(type="list", elements="path", default=[]),
             secrets=dict(type="list", elements="str", default=[], no_log=True),
+            mask_patterns=dict(type="list", elements="str", default=[]),
             unsafe_writes=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    for pattern in params["mask_patterns"]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            module.fail_json(msg="mask_patterns: %r is not a regular expression: %s" % (pattern, exc))
     directories = [_wanted(module, item) for item in params["directories"]]
     files = [_wanted(module, item) for item in params["files"]]
     by_path = dict((item["path"], item) for item in directories + files)
@@ -211,8 +227,8 @@ def main():
     result = dict(changed=bool(rows), changes=rows,
                   paths=dict((path, state[path]) for path in params["inspect"] if path in state))
     if module._diff and diffs:
-        result["diff"] = [dict(diff, before=_masked(diff["before"], params["secrets"]),
-                               after=_masked(diff["after"], params["secrets"])) for diff in diffs]
+        result["diff"] = [dict(diff, before=_masked(diff["before"], params["secrets"], params["mask_patterns"]),
+                               after=_masked(diff["after"], params["secrets"], params["mask_patterns"])) for diff in diffs]
     module.exit_json(**result)
 
 
@@ -221,7 +237,8 @@ def _validate(module, item, tmp):
     rc, out, err = module.run_command(argv)
     if rc != 0:
         module.fail_json(msg="%s: the new content fails its check (%s): %s" % (
-            item["path"], item["validate"], _masked((err or out).strip()[-1500:], module.params["secrets"])))
+            item["path"], item["validate"], _masked((err or out).strip()[-1500:], module.params["secrets"],
+                                                    module.params["mask_patterns"])))
 
 
 if __name__ == "__main__":

@@ -92,3 +92,15 @@ def test_a_new_file_gets_its_owner_and_group(tmp_path):
     outcome, result = run({"files": [{"path": str(target), "content": "x\n", "mode": "0640",
                                       "owner": str(uid), "group": str(gid)}]})
     assert result["changed"] is False
+
+
+def test_mask_patterns_hide_what_the_host_holds_and_a_bad_pattern_is_named(tmp_path):
+    target = tmp_path / "dashboard.yml"
+    target.write_text('users: ["admin:$2b$10$abcdefghijklmnopqrstuv1234567890ABCDEFGHIJKLMNOPQRSTU"]\n')
+    params = {"files": [{"path": str(target), "content": 'users: ["other:NEWHASH"]\n'}], "secrets": ["NEWHASH"],
+              "mask_patterns": [r"\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}"]}
+    outcome, result = run(params, check=True, diff=True)
+    text = repr(result["diff"])
+    assert "$2b$" not in text and "NEWHASH" not in text and "admin:********" in text and "other:********" in text
+    outcome, result = run(dict(params, mask_patterns=["("]), check=True)
+    assert outcome == "fail" and "mask_patterns" in result["msg"]
