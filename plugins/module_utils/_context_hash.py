@@ -73,7 +73,8 @@ def text_entry(rel, text):
 
 
 def _pattern_regex(pattern):
-    """rsync's wildcards as a regular expression: `*` and `?` stop at a slash, `**` does not."""
+    """rsync's wildcards as a regular expression: `*` and `?` stop at a slash, `**` does not, `[!...]`
+    negates a class and a backslash makes the next character literal."""
     out = []
     i = 0
     while i < len(pattern):
@@ -82,16 +83,23 @@ def _pattern_regex(pattern):
             out.append(".*")
             i += 2
             continue
+        if char == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
         if char == "*":
             out.append("[^/]*")
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
-            end = pattern.find("]", i + 1)
+            end = pattern.find("]", i + 2)
             if end < 0:
                 out.append(re.escape(char))
             else:
-                out.append(pattern[i:end + 1])
+                body = pattern[i + 1:end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
                 i = end + 1
                 continue
         else:
@@ -115,6 +123,12 @@ def exclude_matcher(patterns):
             continue
         anchored = body.startswith("/")
         body = body.lstrip("/")
+        if body.endswith("/***"):
+            # dir/*** : the directory itself and everything under it
+            body = body[:-4]
+            rules.append((re.compile(("^" if anchored else "(?:^|/)") + _pattern_regex(body) + "(?:/.*)?$"),
+                          False, True))
+            continue
         whole_path = anchored or "/" in body or "**" in body
         prefix = "^" if anchored or not whole_path else "(?:^|/)"
         rules.append((re.compile(prefix + _pattern_regex(body) + "$"), dir_only, whole_path))

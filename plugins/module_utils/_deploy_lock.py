@@ -257,17 +257,20 @@ def release(path, run_id, check_mode=False):
     return {"action": "released", "holder": holder}
 
 
-def break_lock(path, run_id=None, check_mode=False):
-    """Remove whatever lock is there, except one held by run_id (when given).
+def break_lock(path, run_id=None, check_mode=False, only_holder=None):
+    """Remove whatever lock is there, except one held by run_id (when given); with only_holder, only a lock
+    that run still holds (another run may have broken and taken it meanwhile).
 
-    Returns ``action``: ``broken`` (in check mode: would be), ``absent`` or ``kept`` (this run holds it),
-    and ``holder`` (the lock's record before, or None).
+    Returns ``action``: ``broken`` (in check mode: would be), ``absent``, ``kept`` (this run holds it) or
+    ``foreign`` (not only_holder's), and ``holder`` (the lock's record before, or None).
     """
     holder = read_holder(path)
     if holder is None:
         return {"action": "absent", "holder": None}
     if is_ours(holder, run_id):
         return {"action": "kept", "holder": holder}
+    if only_holder and holder.get("run_id") != only_holder:
+        return {"action": "foreign", "holder": holder}
     if not check_mode:
         _remove(path)
     return {"action": "broken", "holder": holder}

@@ -19,7 +19,8 @@ description:
     image of that hash already.
   - The hash equals the one M(taylordash.ops.build_context_hash) computes over the context once it is
     written, so an image is built only when an input changed, and no context is written otherwise.
-  - One C(docker image ls) answers for every context. Reads only; never changes anything.
+  - One C(docker image ls) answers for every context (a base image pinned by digest is looked up with
+    C(docker image inspect)). Reads only; never changes anything.
   - With C(--diff), shows how the build files of each image to build differ from the last build's.
 author: taylordash-ops developers
 options:
@@ -84,7 +85,10 @@ EXAMPLES = r"""
     contexts:
       - name: backend
         repository: taylordash/backend
-        entries: "{{ 'examples/taylordash/backend' | taylordash.ops.source_entries(excludes, {'Dockerfile': text}) }}"
+        entries: [[src, d, ""], [src/main.py, f, "-3f7a0e0f6f0c5f1e9d2d3c4b5a69788796a5b4c3d2e1f00112233445566778899"]]
+        texts:
+          Dockerfile: "{{ lookup('ansible.builtin.template', 'backend/Dockerfile.j2') }}"
+        path: /opt/taylordash/build/app/backend
         base_images: [taylordash/python:3.13, taylordash/python:3.13]
   register: plan
 """
@@ -155,6 +159,13 @@ def main():
         ref, _sep, image_id = line.strip().rpartition(" ")
         if ref and not ref.endswith(":<none>"):
             ids[ref] = image_id
+    # References the listing cannot name (pinned by digest): the engine's own answer.
+    unnamed = sorted(set(ref for context in module.params["contexts"] for ref in context["base_images"]
+                         if _compose.engine_name(ref) not in ids))
+    for ref in unnamed:
+        rc, out, err = module.run_command([docker, "image", "inspect", "--format", "{{.Id}}", ref])
+        if rc == 0 and out.strip():
+            ids[_compose.engine_name(ref)] = out.strip()
     images = {}
     diffs = []
     for context in module.params["contexts"]:
@@ -179,7 +190,8 @@ def main():
         ref = "%s:%s" % (context["repository"], digest[:12])
         image_id = ids.get(_compose.engine_name(ref))
         plan.update(hash=digest, tag=digest[:12], ref=ref, exists=image_id is not None,
-                    current=image_id is not None and ids.get("%s:current" % context["repository"]) == image_id)
+                    current=image_id is not None
+                    and ids.get(_compose.engine_name("%s:current" % context["repository"])) == image_id)
         if module._diff and context["path"] and not plan["exists"]:
             diffs += _text_diffs(context)
     result = dict(changed=False, images=images)

@@ -70,6 +70,12 @@ changes:
   returned: always
   type: list
   elements: dict
+started:
+  description: When each service's container last started (State.StartedAt, the fraction padded to
+    nanoseconds so that the strings compare as times); services without a container are left out.
+  returned: always
+  type: dict
+  sample: {postgres: "2026-12-01T10:00:00.500000000Z", backend: "2026-12-01T10:00:03.120000000Z"}
 """
 
 import json

@@ -20,8 +20,6 @@ description:
     only gets its attributes.
   - Check mode returns the same plan (RV(changes), per path and why) without touching anything; C(--diff)
     shows each file's old and new content with every value of O(secrets) masked.
-  - Also returns the state of O(inspect) paths (what M(taylordash.ops.path_state) returns), read in the
-    same pass, so a role learns about a socket or a file it does not write without another call.
 author: taylordash-ops developers
 options:
   directories:
@@ -50,11 +48,6 @@ options:
           - Command run before the file replaces the old one, C(%s) standing for the new file; a failure
             keeps the old file and fails the module, naming the path and the command's output.
         type: str
-  inspect:
-    description: Other paths whose state to return in RV(paths).
-    type: list
-    elements: path
-    default: []
   secrets:
     description: Values masked wherever they would show (diffs, a validate command's output).
     type: list
@@ -67,6 +60,10 @@ options:
     type: list
     elements: str
     default: []
+  unsafe_writes:
+    description: Allow a write in place when the atomic rename is impossible (see M(ansible.builtin.copy)).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -85,7 +82,6 @@ EXAMPLES = r"""
       - path: /opt/taylordash/config/prometheus/prometheus.yml
         content: "{{ lookup('ansible.builtin.template', 'prometheus.yml.j2') }}"
         validate: promtool check config %s
-    inspect: [/var/run/docker.sock]
   register: written
 """
 
@@ -96,11 +92,6 @@ changes:
   type: list
   elements: dict
   sample: [{path: /opt/taylordash/config/prometheus/prometheus.yml, action: replace, why: content differs}]
-paths:
-  description: The state of the O(inspect) paths that exist (kind, mode, uid, gid, sha1 of files).
-  returned: always
-  type: dict
-  sample: {/var/run/docker.sock: {kind: s, mode: "0660", uid: 0, gid: 999}}
 """
 
 import grp
@@ -176,7 +167,6 @@ def main():
             files=dict(type="list", elements="dict", default=[],
                        options=dict(ENTRY, mode=dict(type="str", default="0644"), content=dict(type="str", required=True),
                                     validate=dict(type="str"))),
-            inspect=dict(type="list", elements="path", default=[]),
             secrets=dict(type="list", elements="str", default=[], no_log=True),
             mask_patterns=dict(type="list", elements="str", default=[]),
             unsafe_writes=dict(type="bool", default=False),
@@ -192,7 +182,7 @@ def main():
     directories = [_wanted(module, item) for item in params["directories"]]
     files = [_wanted(module, item) for item in params["files"]]
     by_path = dict((item["path"], item) for item in directories + files)
-    state = path_state([item["path"] for item in directories + files] + params["inspect"])
+    state = path_state([item["path"] for item in directories + files])
     rows = _files.plan(directories, files, state)
     diffs = []
     for row in rows:
@@ -224,8 +214,7 @@ def main():
                 module.set_fs_attributes_if_different(file_args, False)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write %s: %s" % (row["path"], exc), changes=rows)
-    result = dict(changed=bool(rows), changes=rows,
-                  paths=dict((path, state[path]) for path in params["inspect"] if path in state))
+    result = dict(changed=bool(rows), changes=rows)
     if module._diff and diffs:
         result["diff"] = [dict(diff, before=_masked(diff["before"], params["secrets"], params["mask_patterns"]),
                                after=_masked(diff["after"], params["secrets"], params["mask_patterns"])) for diff in diffs]

@@ -79,6 +79,11 @@ options:
       - Seconds between two tries while waiting.
     type: int
     default: 2
+  only_holder:
+    description:
+      - With O(state=broken), the C(run_id) of the only run whose lock may be broken (the holder a deferred
+        take named); a lock another run has taken since is left alone (RV(action=foreign)).
+    type: str
   defer_to_controller:
     description:
       - With O(state=held), when another run of this controller (its C(run_id) names the same controller and
@@ -147,7 +152,8 @@ action:
   description:
     - What happened (in check mode, what would have). V(taken), V(kept) (this run already holds it),
       V(released), V(broken), V(absent) (there was no lock), V(foreign) (O(state=released) found another
-      run's lock and left it) or V(deferred) (O(defer_to_controller): another run of this controller holds it).
+      run's lock and left it, or O(state=broken) found another than O(only_holder)) or V(deferred)
+      (with O(defer_to_controller), another run of this controller holds it).
   returned: always
   type: str
   sample: taken
@@ -193,6 +199,7 @@ def main():
             timeout=dict(type="int", default=300),
             poll=dict(type="int", default=2),
             defer_to_controller=dict(type="bool", default=False),
+            only_holder=dict(type="str"),
         ),
         required_if=[("state", "held", ["owner"]), ("state", "released", ["owner"])],
         supports_check_mode=True,
@@ -217,7 +224,7 @@ def main():
         elif state == "released":
             outcome = dl.release(path, run_id, check_mode=module.check_mode)
         else:
-            outcome = dl.break_lock(path, run_id, check_mode=module.check_mode)
+            outcome = dl.break_lock(path, run_id, check_mode=module.check_mode, only_holder=params["only_holder"])
     except dl.LockHeld as exc:
         module.fail_json(msg=str(exc), path=path, holder=exc.holder, waited=exc.waited, changed=False)
     except (IOError, OSError) as exc:

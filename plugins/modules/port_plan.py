@@ -51,7 +51,7 @@ options:
     default: true
   own_project:
     description:
-      - A compose project of our own stack: the host ports its containers publish (read with C(docker ps))
+      - A compose project of our own stack; the host ports its containers publish (read with C(docker ps))
         join O(own_ports).
     type: str
   own_ports:

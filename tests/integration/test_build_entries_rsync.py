@@ -26,6 +26,7 @@ def rsync_argv(excludes):
     text = open(BUILD).read()
     chmod = re.search(r"'(--chmod=[^']+)'", text).group(1)
     assert "links: false" in text and "recursive: true" in text and "--delete-excluded" in text
+    assert "delay_updates: false" in text  # else synchronize adds --delay-updates -F (.rsync-filter files count)
     return ["rsync", "--recursive", "--checksum", "--delete", "--perms", "--no-links", "--delete-excluded", chmod] + [
         "--exclude=" + pattern for pattern in excludes]
 
@@ -76,3 +77,19 @@ def test_rsync_copies_the_tree_build_plan_hashed(tmp_path):
     assert planned == ch.tree_entries(str(context))
     paths = [entry[0] for entry in planned]
     assert "src/app/tests" not in paths and "src/link.py" not in paths and "src/empty/deeper" in paths
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
+def test_rsync_agrees_on_negated_classes_triple_stars_and_escapes(tmp_path):
+    excludes = ["[!a]bc", "cache/***", "a\\*b", "/top.txt", "docs/"]
+    src = tmp_path / "source"
+    for rel in ["abc", "xbc", "cache/x", "app/cache/y", "cached/z", "a*b", "axb", "top.txt", "sub/top.txt",
+                "docs/d.md", "sub/docs", ".rsync-filter"]:
+        path = src / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rel + "\n")
+    (src / ".rsync-filter").write_text("- abc\n")  # honoured only with -F, which the role never passes
+    context = tmp_path / "context"
+    (context / "src").mkdir(parents=True)
+    subprocess.run(rsync_argv(excludes) + [str(src) + "/", str(context / "src") + "/"], check=True, capture_output=True)
+    assert sorted(ch.source_entries(str(src), excludes)) == ch.tree_entries(str(context))

@@ -414,6 +414,13 @@ def test_context_hash_raises_value_error(tmp_path, make, match):
     (["?.txt"], "ab.txt", False, False),
     (["[ab].txt"], "b.txt", False, True),
     (["[ab].txt"], "c.txt", False, False),
+    (["[!a]bc"], "xbc", False, True),      # [! ...] negates, as in rsync
+    (["[!a]bc"], "abc", False, False),
+    (["cache/***"], "cache", True, True),  # the directory itself and all under it
+    (["cache/***"], "app/cache/x", False, True),
+    (["cache/***"], "cached", True, False),
+    (["a\\*b"], "a*b", False, True),         # a backslash makes the next character literal
+    (["a\\*b"], "axb", False, False),
     ([], "anything", False, False),
 ])
 def test_excludes_match_as_rsync_matches_them(patterns, rel, is_dir, excluded):

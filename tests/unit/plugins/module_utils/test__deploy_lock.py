@@ -245,3 +245,12 @@ def test_a_lock_of_another_run_of_this_controller_is_handed_back_at_once_when_de
     outcome = dl.acquire(str(path), dl.make_record(OURS, clock()), 4, 2, "target1", clock=clock, sleep=clock.sleep,
                          defer=True)
     assert outcome["action"] == "taken"
+
+
+def test_break_with_only_holder_leaves_a_lock_another_run_took_since(tmp_path):
+    path = tmp_path / "deploy.lock"
+    write_lock(path, THEIRS)
+    assert dl.break_lock(str(path), OURS["run_id"], only_holder="ctl-a:boot:99:3")["action"] == "foreign"
+    assert path.exists()
+    assert dl.break_lock(str(path), OURS["run_id"], only_holder=THEIRS["run_id"])["action"] == "broken"
+    assert not path.exists()

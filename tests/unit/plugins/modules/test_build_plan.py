@@ -22,11 +22,14 @@ def planned_hash(extra=(), base_ids=("sha256:py",)):
     return ch.build_hash(sorted(entries), None, None, list(base_ids), LABELS)
 
 
-def run(monkeypatch, contexts, listing, missing_ok=False, diff=False):
+def run(monkeypatch, contexts, listing, missing_ok=False, diff=False, inspect=None):
     calls = []
 
     def run_command(self, argv, **kwargs):
         calls.append(argv)
+        if argv[1:3] == ["image", "inspect"]:
+            found = (inspect or {}).get(argv[-1])
+            return (0, found + "\n", "") if found else (1, "", "Error: No such image: " + argv[-1])
         assert argv[1:3] == ["image", "ls"], argv
         return 0, listing, ""
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
@@ -47,7 +50,7 @@ def test_an_image_of_the_planned_hash_exists_in_one_read(monkeypatch):
     digest = planned_hash()
     listing = "taylordash/python:3.13 sha256:py\ntaylordash/backend:%s sha256:be\n<none>:<none> sha256:x\n" % digest[:12]
     outcome, result, calls = run(monkeypatch, [context()], listing)
-    assert outcome == "exit" and result["changed"] is False and len(calls) == 1
+    assert outcome == "exit" and result["changed"] is False and len(calls) == 1  # one read for everything
     image = result["images"]["backend"]
     assert image == {"hash": digest, "tag": digest[:12], "ref": "taylordash/backend:" + digest[:12],
                      "exists": True, "current": False, "missing_base_images": []}
@@ -101,3 +104,10 @@ def test_diff_shows_the_build_files_of_an_image_to_build_against_the_last_build(
     listing += "taylordash/backend:%s sha256:be\n" % digest[:12]
     outcome, result, _calls = run(monkeypatch, [context(path=str(tmp_path))], listing, diff=True)
     assert "diff" not in result  # an image that exists is not built: nothing to show
+
+
+def test_a_base_image_pinned_by_digest_is_looked_up_by_inspect(monkeypatch):
+    pinned = "python:3.13-slim@sha256:" + "a" * 64
+    outcome, result, calls = run(monkeypatch, [context(base_images=[pinned])], "", inspect={pinned: "sha256:py"})
+    assert outcome == "exit" and result["images"]["backend"]["hash"] == planned_hash()
+    assert [c[1:3] for c in calls] == [["image", "ls"], ["image", "inspect"]]

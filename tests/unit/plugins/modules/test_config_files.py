@@ -72,11 +72,8 @@ def test_diff_shows_old_and_new_content_with_secrets_masked(tmp_path):
     assert target.read_text().startswith("dsn: postgres://u:0ld")  # check mode wrote nothing
 
 
-def test_inspect_returns_the_state_of_other_paths_and_a_directory_in_the_way_fails(tmp_path):
-    (tmp_path / "sock").write_text("")
+def test_a_file_where_a_directory_should_be_fails_naming_it(tmp_path):
     (tmp_path / "taken").write_text("a file\n")
-    outcome, result = run({"inspect": [str(tmp_path / "sock"), str(tmp_path / "absent")]})
-    assert list(result["paths"]) == [str(tmp_path / "sock")] and result["paths"][str(tmp_path / "sock")]["kind"] == "f"
     outcome, result = run({"directories": [{"path": str(tmp_path / "taken")}]})
     assert outcome == "fail" and "taken" in result["msg"] and "a file, not a directory" in result["msg"]
 
