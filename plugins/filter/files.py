@@ -19,7 +19,7 @@ from ansible_collections.taylordash.ops.plugins.module_utils import _files
 
 def _mode(value):
     try:
-        return "%04o" % int(str(value), 8)
+        return _files.normal_mode(value)
     except ValueError:
         raise AnsibleFilterError("disk_drift: mode must be an octal string such as '0644', not %r" % (value,))
 

@@ -16,6 +16,15 @@ def sha1_text(text):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def old_text(path):
+    """The text a file holds now, for a diff ('' when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return ""
+
+
 def normal_mode(mode):
     """A mode as _path_state writes it: four octal digits ("644", 0o644 and "0644" give "0644")."""
     if isinstance(mode, int):

@@ -113,7 +113,7 @@ images:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.taylordash.ops.plugins.module_utils import _compose
+from ansible_collections.taylordash.ops.plugins.module_utils import _compose, _files
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash, file_digest, file_entry
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import text_entry
 
@@ -123,11 +123,7 @@ def _text_diffs(context):
     diffs = []
     for rel, text in sorted(context["texts"].items()):
         path = "%s/%s" % (context["path"], rel)
-        try:
-            with open(path) as handle:
-                before = handle.read()
-        except (IOError, OSError):
-            before = ""
+        before = _files.old_text(path)
         if before != text:
             diffs.append({"before": before, "after": text, "before_header": path, "after_header": path})
     return diffs

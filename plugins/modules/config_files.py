@@ -129,14 +129,6 @@ def _wanted(module, item):
         module.fail_json(msg="%s: %s" % (item["path"], exc))
 
 
-def _old_text(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
-        return ""
-
-
 def _masked(text, secrets, patterns=()):
     """text with every secret (longest first), and every match of patterns, replaced by ********."""
     for secret in sorted((value for value in secrets if value), key=len, reverse=True):
@@ -189,7 +181,7 @@ def main():
         item = by_path[row["path"]]
         seen = state.get(row["path"]) or {}
         if "content" in item and row["action"] != "attributes":
-            before, after = (_old_text(row["path"]) if row["action"] != "create" else ""), item["content"]
+            before, after = (_files.old_text(row["path"]) if row["action"] != "create" else ""), item["content"]
         else:
             before = "%s\n" % _attributes(seen["mode"], seen["uid"], seen["gid"]) if seen else ""
             after = "%s\n" % _attributes(_files.normal_mode(item["mode"]), _either(item["uid"], seen.get("uid")),
