@@ -58,6 +58,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+files:
+  description: The compose files planned, as given (a later role may reuse the plan of the same files).
+  returned: always
+  type: list
+  elements: str
 services:
   description: One row per service and orphan container, V(service), V(action), V(why).
   returned: always
@@ -125,7 +130,8 @@ def main():
                 image_ids[tag] = image_id
     rows = _compose.service_plan(hashes, images, image_ids, containers, networks)
     todo = _compose.changes(rows)
-    result = dict(changed=False, services=rows, changes=todo, started=_compose.started(containers))
+    result = dict(changed=False, services=rows, changes=todo, started=_compose.started(containers),
+                  files=params["files"])
     if module._diff and todo:
         result["diff"] = {"prepared": "".join("%s: %s (%s)\n" % (row["service"], row["action"], row["why"])
                                               for row in todo)}

@@ -32,6 +32,13 @@ options:
       mode: {description: Its mode., type: str, default: "0755"}
       owner: {description: Owner (name or uid); unset keeps the current one., type: str}
       group: {description: Group (name or gid); unset keeps the current one., type: str}
+  absent:
+    description:
+      - Files that must not exist (a route file for a service that moved, for example); each one present is removed
+        after the files are written, and reported as V(remove). A directory here is an error.
+    type: list
+    elements: path
+    default: []
   files:
     description: Files and their whole content.
     type: list
@@ -87,7 +94,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changes:
-  description: What differed, in order, as V(path), V(action) (V(create), V(replace) or V(attributes)) and V(why).
+  description: What differed, in order, as V(path), V(action) (V(create), V(replace), V(attributes) or V(remove)) and V(why).
   returned: always
   type: list
   elements: dict
@@ -159,6 +166,7 @@ def main():
             files=dict(type="list", elements="dict", default=[],
                        options=dict(ENTRY, mode=dict(type="str", default="0644"), content=dict(type="str", required=True),
                                     validate=dict(type="str"))),
+            absent=dict(type="list", elements="path", default=[]),
             secrets=dict(type="list", elements="str", default=[], no_log=True),
             mask_patterns=dict(type="list", elements="str", default=[]),
             unsafe_writes=dict(type="bool", default=False),
@@ -174,8 +182,9 @@ def main():
     directories = [_wanted(module, item) for item in params["directories"]]
     files = [_wanted(module, item) for item in params["files"]]
     by_path = dict((item["path"], item) for item in directories + files)
-    state = path_state([item["path"] for item in directories + files])
+    state = path_state([item["path"] for item in directories + files] + params["absent"])
     rows = _files.plan(directories, files, state)
+    gone = [path for path in params["absent"] if path in state and path not in by_path]
     diffs = []
     for row in rows:
         item = by_path[row["path"]]
@@ -206,6 +215,16 @@ def main():
                 module.set_fs_attributes_if_different(file_args, False)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write %s: %s" % (row["path"], exc), changes=rows)
+    for path in gone:
+        if state[path].get("kind") == "d":
+            module.fail_json(msg="absent: %s is a directory" % path, changes=rows)
+        rows.append({"path": path, "action": "remove", "why": "listed in absent"})
+        diffs.append({"before_header": path, "after_header": path, "before": _files.old_text(path), "after": ""})
+        if not module.check_mode:
+            try:
+                os.unlink(path)
+            except (IOError, OSError) as exc:
+                module.fail_json(msg="cannot remove %s: %s" % (path, exc), changes=rows)
     result = dict(changed=bool(rows), changes=rows)
     if module._diff and diffs:
         result["diff"] = [dict(diff, before=_masked(diff["before"], params["secrets"], params["mask_patterns"]),

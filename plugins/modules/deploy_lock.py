@@ -84,6 +84,13 @@ options:
       - With O(state=broken), the C(run_id) of the only run whose lock may be broken (the holder a deferred
         take named); a lock another run has taken since is left alone (RV(action=foreign)).
     type: str
+  break_first:
+    description:
+      - With O(state=held), first break another run's lock (as O(state=broken) does, with its warning), then take
+        it - one call for an operator who knows that run is gone. In check mode a lock that would be broken counts
+        as free.
+    type: bool
+    default: false
   defer_to_controller:
     description:
       - With O(state=held), when another run of this controller (its C(run_id) names the same controller and
@@ -199,6 +206,7 @@ def main():
             timeout=dict(type="int", default=300),
             poll=dict(type="int", default=2),
             defer_to_controller=dict(type="bool", default=False),
+            break_first=dict(type="bool", default=False),
             only_holder=dict(type="str"),
         ),
         required_if=[("state", "held", ["owner"]), ("state", "released", ["owner"])],
@@ -216,7 +224,12 @@ def main():
         module.fail_json(msg="deploy lock %s on %s is a directory" % (path, host), path=path)
 
     try:
-        if state == "held":
+        broken = None
+        if state == "held" and params["break_first"]:
+            broken = dl.break_lock(path, run_id, check_mode=module.check_mode)
+        if broken and broken["action"] == "broken" and module.check_mode:
+            outcome = {"action": "taken", "holder": dl.make_record(owner, time.time())}
+        elif state == "held":
             if not module.check_mode:
                 dl.ensure_directory(path)
             outcome = dl.acquire(path, dl.make_record(owner, time.time()), params["timeout"], params["poll"],
@@ -231,6 +244,9 @@ def main():
         module.fail_json(msg="deploy lock %s on %s: %s" % (path, host, to_native(exc)), path=path)
 
     now = time.time()
+    if broken and broken["action"] == "broken":
+        module.warn("%s deploy lock %s on %s held by %s" % ("would break" if module.check_mode else "broke",
+                                                           path, host, dl.describe(broken["holder"], now)))
     if outcome["action"] == "foreign":
         module.warn("deploy lock %s on %s is held by another run, left in place: %s"
                     % (path, host, dl.describe(outcome["holder"], now)))

@@ -85,6 +85,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+dev_servers:
+  description:
+    - What the scan found before anything was stopped, as M(taylordash.ops.dev_server_facts) returns it without
+      C(instances) - C(ours) (the instances that belong to an app), C(duplicates), C(conflicts) and the rest of
+      its analysis.
+  returned: success
+  type: dict
+  sample: {ours: [], duplicates: {}, conflicts: []}
 stopped:
   description:
     - One entry per stopped instance (in check mode, per instance that would be stopped).
@@ -117,6 +125,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.taylordash.ops.plugins.module_utils._devservers import (
     StopRefused,
+    analyse,
     check_stoppable,
     scan,
     select,
@@ -156,6 +165,7 @@ def main():
 
     try:
         instances = scan(os.path.realpath(params["project_root"]), apps)
+        found = dict(ours=[inst for inst in instances if inst["app"] is not None], **analyse(instances, apps))
         to_stop, to_keep = select(instances, apps, params["policy"], params["keep_apps"])
         check_stoppable(to_stop, os.getpid())
         if module.check_mode:
@@ -177,6 +187,7 @@ def main():
         stopped=stopped,
         kept=[dict(pid=inst["pid"], app=inst["app"], ports=inst["ports"]) for inst in to_keep],
         ports_freed=sorted(set(port for item in stopped for port in item["ports_freed"])),
+        dev_servers=found,
     )
     survivors = sorted(pid for item in stopped for pid in item["survivors"])
     if survivors:

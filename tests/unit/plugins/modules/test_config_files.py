@@ -101,3 +101,26 @@ def test_mask_patterns_hide_what_the_host_holds_and_a_bad_pattern_is_named(tmp_p
     assert "$2b$" not in text and "NEWHASH" not in text and "admin:********" in text and "other:********" in text
     outcome, result = run(dict(params, mask_patterns=["("]), check=True)
     assert outcome == "fail" and "mask_patterns" in result["msg"]
+
+
+def test_absent_files_are_removed_reported_and_planned_in_check_mode(tmp_path):
+    stale, missing = tmp_path / "apps.yml", tmp_path / "gone.yml"
+    stale.write_text("routes: {}\n")
+    params = {"files": [{"path": str(tmp_path / "tls.yml"), "content": "tls: {}\n"}],
+              "absent": [str(stale), str(missing)]}
+    outcome, planned = run(params, check=True, diff=True)
+    assert outcome == "exit" and stale.exists(), planned
+    assert [(row["path"], row["action"]) for row in planned["changes"]] == [
+        (str(tmp_path / "tls.yml"), "create"), (str(stale), "remove")]
+    assert planned["diff"][-1]["before"] == "routes: {}\n" and planned["diff"][-1]["after"] == ""
+    outcome, result = run(params)
+    assert result["changed"] is True and not stale.exists() and not missing.exists()
+    outcome, again = run(params)
+    assert again["changed"] is False and again["changes"] == []
+
+
+def test_an_absent_path_that_is_a_directory_fails_naming_it(tmp_path):
+    (tmp_path / "dir").mkdir()
+    outcome, result = run({"absent": [str(tmp_path / "dir")]})
+    assert outcome == "fail" and "absent: %s is a directory" % (tmp_path / "dir") in result["msg"]
+    assert (tmp_path / "dir").is_dir()

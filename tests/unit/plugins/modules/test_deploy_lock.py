@@ -87,3 +87,19 @@ def test_owner_is_required_to_take_or_release(tmp_path):
         assert outcome == "fail" and "owner" in result["msg"]
     outcome, result = run_module({"path": str(tmp_path), "owner": OURS})
     assert outcome == "fail" and "is a directory" in result["msg"]
+
+
+def test_break_first_breaks_another_runs_lock_then_takes_it_in_one_call(tmp_path, warnings):
+    path = tmp_path / "deploy.lock"
+    run_module({"path": str(path), "owner": THEIRS})
+    outcome, result = run_module({"path": str(path), "owner": OURS, "timeout": 0, "break_first": True,
+                                  "_ansible_check_mode": True})
+    assert (outcome, result["action"]) == ("exit", "taken"), result
+    assert json.loads(path.read_text())["run_id"] == "run-b", "check mode broke the lock"
+    assert any("would break deploy lock" in warning and "bob@ctl-b" in warning for warning in warnings)
+    outcome, result = run_module({"path": str(path), "owner": OURS, "timeout": 0, "break_first": True})
+    assert (outcome, result["action"], result["changed"]) == ("exit", "taken", False), result
+    assert json.loads(path.read_text())["run_id"] == "run-a"
+    assert any(warning.startswith("broke deploy lock") and "bob@ctl-b" in warning for warning in warnings)
+    outcome, result = run_module({"path": str(path), "owner": OURS, "break_first": True})
+    assert (outcome, result["action"]) == ("exit", "kept"), "its own lock is kept, not broken"

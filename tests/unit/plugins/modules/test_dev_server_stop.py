@@ -78,6 +78,10 @@ def test_check_mode_lists_but_does_not_stop(servers):
                                   "signal": None, "ports_freed": [extra_port], "survivors": []}]
     assert result["kept"] == [{"pid": older.pid, "app": "backend", "ports": [planned]}]
     assert result["ports_freed"] == [extra_port]
+    # What the scan found, as dev_server_facts says it: both are ours, a duplicate, the younger off-plan.
+    assert sorted(inst["pid"] for inst in result["dev_servers"]["ours"]) == sorted([older.pid, younger.pid])
+    assert result["dev_servers"]["duplicates"] == {"backend": sorted([older.pid, younger.pid])}
+    assert [c["pid"] for c in result["dev_servers"]["conflicts"] if c["type"] == "off-plan"] == [younger.pid]
     assert "backend %d %d" % (younger.pid, extra_port) in result["diff"]["before"]
     assert str(younger.pid) not in result["diff"]["after"]
     assert running(older) and running(younger)
