@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.taylordash.ops.plugins.module_utils import _compose
+import os
+
+from ansible_collections.taylordash.ops.plugins.module_utils import _compose, _templates
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import source_entries as _source_entries
 from ansible_collections.taylordash.ops.plugins.module_utils._envfile import EnvFileError, parse_env
 
@@ -94,6 +96,18 @@ def rollback_refs(kept, running, repos):
     return out
 
 
+def build_templates(builds, apps, template_dirs, role_templates):
+    """The template of each enabled app's build files, first found in the operator's template directories."""
+    return _templates.template_sources(builds, apps, template_dirs, role_templates, os.path.isfile)
+
+
+def build_texts(sources, texts):
+    try:
+        return _templates.texts_by_app(sources, texts)
+    except ValueError as exc:
+        raise AnsibleFilterError("build_texts: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"build_context_spec": build_context_spec, "dotenv": dotenv, "migration_due": migration_due, "port_of": port_of, "rollback_refs": rollback_refs}
+        return {"build_templates": build_templates, "build_texts": build_texts, "build_context_spec": build_context_spec, "dotenv": dotenv, "migration_due": migration_due, "port_of": port_of, "rollback_refs": rollback_refs}

@@ -65,6 +65,27 @@ def build_file_mode(path):
     return "0755" if _EXECUTABLE.search(str(path)) else "0644"
 
 
+def rendered_by_image(files, contents, tree, names):
+    """The shape image_build_plan takes, from one render of every build's templates: `files` are the
+    template files (community.general.filetree entries under the role's templates/, path `<name>/...`),
+    `contents` their rendered texts in the same order, `tree` every entry (for the directories) and
+    `names` the builds. Returns name -> paths (relative to the build's directory), contents and dirs."""
+    files, contents = list(files or []), list(contents or [])
+    if len(files) != len(contents):
+        raise AnsibleFilterError("rendered_by_image: %d files but %d contents" % (len(files), len(contents)))
+    out = dict((name, {"paths": [], "contents": [], "dirs": []}) for name in names)
+    for entry, content in zip(files, contents):
+        name, _, rest = entry["path"].partition("/")
+        if name in out and rest:
+            out[name]["paths"].append(rest)
+            out[name]["contents"].append(content)
+    for entry in tree or []:
+        name, _, rest = entry["path"].partition("/")
+        if name in out and rest and entry.get("state") == "directory":
+            out[name]["dirs"].append(rest)
+    return out
+
+
 def image_build_plan(builds, rendered, images, image_refs, labels, hash_label):
     """Which of the offline builds are stale, decided on the controller before anything is rendered
     on the host. `builds` is images_builds (name, from, args, in build order); `rendered` maps each
@@ -189,6 +210,6 @@ class FilterModule(object):
             "image_ref_name": image_ref_name,
             "image_ship_plan": image_ship_plan,
             "image_keep_plan": image_keep_plan,
-            "image_build_plan": image_build_plan,
+            "image_build_plan": image_build_plan, "rendered_by_image": rendered_by_image,
             "build_file_mode": build_file_mode,
         }

@@ -8,7 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.taylordash.ops.plugins.module_utils import _port_plan, _settings
+
+
+def _kind_of(path):
+    """What a path on the controller is: 'd', 'f' or None."""
+    return "d" if os.path.isdir(path) else "f" if os.path.isfile(path) else None
 
 
 def image_errors(images):
@@ -42,8 +49,18 @@ def proxy_errors(tls_names, dashboard_host, tls, dashboard_user):
     return _settings.proxy_errors(tls_names, dashboard_host, tls, dashboard_user)
 
 
+def application_errors(builds, apps, plugins, plan, workers, ports):
+    """The application's checks; the source trees are read on the controller, where they are."""
+    return _settings.application_errors(builds, apps, plugins, plan, workers, ports, _kind_of)
+
+
+def role_options(spec_documents):
+    return _settings.role_options(spec_documents)
+
+
 class FilterModule(object):
     def filters(self):
         return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
                 "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors,
-                "proxy_errors": proxy_errors, "port_plan_errors": port_plan_errors}
+                "proxy_errors": proxy_errors, "port_plan_errors": port_plan_errors,
+                "application_errors": application_errors, "role_options": role_options}

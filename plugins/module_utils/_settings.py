@@ -224,3 +224,65 @@ def proxy_errors(tls_names, dashboard_host, tls, dashboard_user):
         out.append("proxy_dashboard_user=%s is not a valid basic-auth user (1-64 letters, digits, '.', '_' or '-';"
                    " no ':' or spaces)" % _show(dashboard_user))
     return out
+
+
+def application_errors(builds, apps, plugins, plan, workers, ports, kind_of):
+    """The application's settings: every enabled app's source tree (application_<app>_src) is a directory
+    holding what its build needs, application_backend_workers is at least 1, the backend's metrics port
+    differs from its HTTP port, the frontend's port is unprivileged, and every application_dev_plugins entry
+    has a name with a port in taylordash_port_plan and a source tree with package.json. `kind_of(path)` says
+    what a path on the controller is ('d', 'f' or None); the filter passes the file system's answer."""
+    out = []
+    for app in apps:
+        build = builds.get(app) or {}
+        src = str(build.get("src", ""))
+        if kind_of(src) != "d":
+            out.append("application_%s_src=%s: not a directory on the controller" % (app, src))
+            continue
+        missing = [need for need in build.get("needs", []) if kind_of(src.rstrip("/") + "/" + need) != "f"]
+        if missing:
+            out.append("application_%s_src=%s: has no %s" % (app, src, ", ".join(missing)))
+    count = _number(workers)
+    if count is None or count < 1 or count != int(count):
+        out.append("application_backend_workers must be a whole number >= 1; got %s" % _show(workers))
+    if "backend" in apps and _number(ports.get("backend")) == _number(ports.get("backend-metrics")):
+        out.append("taylordash_services.backend.ports: backend-metrics.container must differ from "
+                   "backend.container (both %s)" % _show(ports.get("backend")))
+    frontend = _number(ports.get("frontend"))
+    if "frontend" in apps and (frontend is None or frontend < 1024):
+        out.append("taylordash_services.frontend.ports.frontend.container must be unprivileged (>= 1024; the "
+                   "frontend runs as a user); got %s" % _show(ports.get("frontend")))
+    if not isinstance(plugins, list):
+        return out + ["application_dev_plugins must be a list of {name, src}; got %s" % _show(plugins)]
+    for entry in plugins:
+        if not isinstance(entry, dict) or "name" not in entry or "src" not in entry:
+            out.append("application_dev_plugins entry %s needs name and src" % _show(entry))
+        elif entry["name"] not in plan:
+            out.append("application_dev_plugins entry %s has no port in taylordash_port_plan" % entry["name"])
+        elif kind_of(str(entry["src"]).rstrip("/") + "/package.json") != "f":
+            out.append("application_dev_plugins entry %s: %s has no package.json" % (entry["name"], entry["src"]))
+    return out
+
+
+def role_options(spec_documents):
+    """Every option of every entry point of the roles whose meta/argument_specs.yml documents are given, as
+    one argument spec (the playbooks check them all in one task before any role runs). `required` is left
+    out: an option one entry point requires is the caller's to pass when it includes that entry point (it
+    may be a fact set later in the run). An option two entry points define differently is an error of the
+    collection, not of the user: ValueError."""
+    merged, source = {}, {}
+    for document in spec_documents:
+        entries = (document or {}).get("argument_specs") or {}
+        for entry_name in sorted(entries):
+            for name, spec in ((entries[entry_name] or {}).get("options") or {}).items():
+                wanted = {key: value for key, value in spec.items() if key != "required"}
+                compared = {key: value for key, value in wanted.items() if key not in ("description", "version_added")}
+                if name in merged:
+                    have = {key: value for key, value in merged[name].items()
+                            if key not in ("description", "version_added")}
+                    if have != compared:
+                        raise ValueError("option %s is defined differently in %s and %s"
+                                         % (name, source[name], entry_name))
+                    continue
+                merged[name], source[name] = wanted, entry_name
+    return merged

@@ -67,3 +67,19 @@ def test_migration_due_reads_a_compose_plan_result():
     assert f.migration_due(plan) is False
     plan["services"][0]["action"] = "recreate"
     assert f.migration_due(plan) is True
+
+
+def test_a_build_template_comes_from_the_first_operator_directory_that_has_it():
+    from ansible_collections.taylordash.ops.plugins.module_utils import _templates
+    builds = {"backend": {"templates": ["Dockerfile"]}, "frontend": {"templates": ["Dockerfile", "nginx.conf"]}}
+    present = {"/ops/b/frontend/nginx.conf.j2", "/ops/a/frontend/nginx.conf.j2", "/ops/b/backend/Dockerfile.j2"}
+    sources = _templates.template_sources(builds, ["frontend", "backend"], ["/ops/a/", "/ops/b"], "/role/templates",
+                                          present.__contains__)
+    assert sources == [
+        {"app": "frontend", "name": "Dockerfile", "path": "/role/templates/frontend/Dockerfile.j2"},
+        {"app": "frontend", "name": "nginx.conf", "path": "/ops/a/frontend/nginx.conf.j2"},
+        {"app": "backend", "name": "Dockerfile", "path": "/ops/b/backend/Dockerfile.j2"}]
+    assert _templates.texts_by_app(sources, ["F", "N", "B"]) == {
+        "frontend": {"Dockerfile": "F", "nginx.conf": "N"}, "backend": {"Dockerfile": "B"}}
+    with pytest.raises(ValueError, match="3 build templates but 2 rendered texts"):
+        _templates.texts_by_app(sources, ["F", "N"])

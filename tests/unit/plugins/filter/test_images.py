@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.taylordash.ops.plugins.filter.images import (image_keep_plan, image_ref_name,
+from ansible_collections.taylordash.ops.plugins.filter.images import (rendered_by_image, image_keep_plan, image_ref_name,
                                                                         image_ship_plan)
 
 
@@ -216,3 +216,19 @@ def test_build_file_mode(path, mode):
 def test_build_plan_refuses_inconsistent_input(builds, files, message):
     with pytest.raises(AnsibleFilterError, match=message):
         image_build_plan(builds, files, [], REFS, {}, LABEL)
+
+
+def test_one_render_of_every_template_is_grouped_by_build():
+    tree = [{"path": "postgres", "state": "directory"}, {"path": "postgres/Dockerfile.j2", "state": "file"},
+            {"path": "postgres/conf", "state": "directory"}, {"path": "postgres/conf/pg.conf.j2", "state": "file"},
+            {"path": "python/Dockerfile.j2", "state": "file"}, {"path": "base/apt.conf.j2", "state": "file"}]
+    files = [entry for entry in tree if entry["state"] == "file" and not entry["path"].startswith("base/")]
+    out = rendered_by_image(files, ["FROM a", "x=1", "FROM b"], tree, ["postgres", "python", "mosquitto"])
+    assert out == {"postgres": {"paths": ["Dockerfile.j2", "conf/pg.conf.j2"], "contents": ["FROM a", "x=1"], "dirs": ["conf"]},
+                   "python": {"paths": ["Dockerfile.j2"], "contents": ["FROM b"], "dirs": []},
+                   "mosquitto": {"paths": [], "contents": [], "dirs": []}}
+
+
+def test_one_render_needs_a_text_per_file():
+    with pytest.raises(AnsibleFilterError, match="2 files but 1 contents"):
+        rendered_by_image([{"path": "a/x"}, {"path": "a/y"}], ["only one"], [], ["a"])

@@ -203,3 +203,78 @@ def test_a_bad_proxy_setting_is_named(changes, fragment):
 
 def test_with_acme_the_dashboard_host_need_not_be_a_local_name():
     assert proxy(tls_names=["taylordash.local"], tls="acme") == []
+
+
+APP_BUILDS = {"backend": {"src": "/src/backend", "needs": ["requirements.txt", "app/main.py"]},
+              "frontend": {"src": "/src/frontend", "needs": ["package.json"]}}
+APP_TREE = {"/src/backend": "d", "/src/backend/requirements.txt": "f", "/src/backend/app/main.py": "f",
+            "/src/frontend": "d", "/src/frontend/package.json": "f", "/src/plugin": "d", "/src/plugin/package.json": "f"}
+APP_PORTS = {"backend": 8000, "backend-metrics": 9100, "frontend": 8080}
+
+
+def app_errors(builds=None, apps=("backend", "frontend"), plugins=None, plan=None, workers=2, ports=None, tree=None):
+    tree = APP_TREE if tree is None else tree
+    return s.application_errors(APP_BUILDS if builds is None else builds, list(apps), [] if plugins is None else plugins,
+                                PLAN if plan is None else plan, workers, APP_PORTS if ports is None else ports,
+                                tree.get)
+
+
+def test_good_application_settings_pass():
+    assert app_errors(plugins=[{"name": "mcp-manager", "src": "/src/plugin"}]) == []
+
+
+@pytest.mark.parametrize("changes,fragments", [
+    ({"tree": {k: v for k, v in APP_TREE.items() if not k.startswith("/src/backend")}},
+     ["application_backend_src=/src/backend: not a directory on the controller"]),
+    ({"tree": {k: v for k, v in APP_TREE.items() if k != "/src/backend/app/main.py"}},
+     ["application_backend_src=/src/backend: has no app/main.py"]),
+    ({"workers": 0}, ["application_backend_workers must be a whole number >= 1; got 0"]),
+    ({"workers": "two"}, ["application_backend_workers", '"two"']),
+    ({"ports": dict(APP_PORTS, **{"backend-metrics": "8000"})}, ["backend-metrics.container must differ", "8000"]),
+    ({"ports": dict(APP_PORTS, frontend=80)}, ["frontend.container must be unprivileged", "got 80"]),
+    ({"plugins": [{"name": "mcp-manager"}]}, ["application_dev_plugins entry", "needs name and src"]),
+    ({"plugins": [{"name": "nowhere", "src": "/src/plugin"}]}, ["nowhere has no port in taylordash_port_plan"]),
+    ({"plugins": [{"name": "mcp-manager", "src": "/src/backend"}]}, ["mcp-manager: /src/backend has no package.json"]),
+    ({"plugins": "mcp-manager"}, ["application_dev_plugins must be a list"]),
+])
+def test_a_bad_application_setting_is_named(changes, fragments):
+    errors = app_errors(**changes)
+    assert errors, changes
+    for fragment in fragments:
+        assert any(fragment in error for error in errors), (fragment, errors)
+
+
+def test_only_the_enabled_apps_are_checked():
+    tree = {k: v for k, v in APP_TREE.items() if not k.startswith("/src/frontend")}
+    assert app_errors(apps=["backend"], tree=tree, ports=dict(APP_PORTS, frontend=80)) == []
+
+
+def spec_doc(**entries):
+    return {"argument_specs": {name: {"options": options} for name, options in entries.items()}}
+
+
+def test_role_options_merge_every_entry_point_and_leave_required_out():
+    merged = s.role_options([
+        spec_doc(main={"a_port": {"type": "int", "description": "one"}},
+                 ship={"a_refs": {"type": "list", "elements": "str", "required": True}}),
+        spec_doc(main={"b_mode": {"type": "str", "choices": ["x", "y"]}},
+                 validate={"b_mode": {"type": "str", "choices": ["x", "y"], "description": "other words"}}),
+        None,
+    ])
+    assert sorted(merged) == ["a_port", "a_refs", "b_mode"]
+    assert merged["a_port"] == {"type": "int", "description": "one"}
+    assert merged["a_refs"] == {"type": "list", "elements": "str"}, "required is left out"
+    assert {k: v for k, v in merged["b_mode"].items() if k != "description"} == {"type": "str", "choices": ["x", "y"]}
+
+
+def test_role_options_refuse_one_option_defined_two_ways():
+    with pytest.raises(ValueError, match="option a_port is defined differently"):
+        s.role_options([spec_doc(main={"a_port": {"type": "int"}}, lock={"a_port": {"type": "str"}})])
+
+
+def test_the_shipped_argument_specs_merge():
+    docs = [load("roles/%s/meta/argument_specs.yml" % role) for role in
+            ("taylordash", "docker_engine", "images", "cleanup", "infrastructure", "application", "proxy", "health")]
+    merged = s.role_options(docs)
+    assert "taylordash_deploy_dir" in merged and "infrastructure_mode" in merged and "images_ship_refs" in merged
+    assert not any(spec.get("required") for spec in merged.values())
