@@ -15,7 +15,7 @@ def acme_vars(extra=None):
         "taylordash_tls": "acme",
         "taylordash_acme_email": "ops@example.com",
         "taylordash_acme_ca_server": "https://pebble:14000/dir",
-        "infrastructure_traefik_environment": {"LEGO_CA_CERTIFICATES": "/etc/traefik/certs/" + TEST_CA_NAME},
+        "proxy_traefik_environment": {"LEGO_CA_CERTIFICATES": "/etc/traefik/certs/" + TEST_CA_NAME},
     }
     values.update(extra or {})
     return values

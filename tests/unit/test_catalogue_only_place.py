@@ -25,7 +25,7 @@ ALLOWED = [
      "the image's built-in default configuration; the deploy mounts the catalogue's"),
     ("roles/infrastructure/templates/prometheus/rules/taylordash.rules.test.yml.j2", None,
      "promtool test data: instance labels of made-up series, not addresses anything connects to"),
-    ("roles/infrastructure/templates/traefik/traefik.yml.j2", 8080,
+    ("roles/proxy/templates/traefik.yml.j2", 8080,
      "Traefik's own ping entrypoint inside its container (its healthcheck), no service's endpoint; the "
      "number is the frontend's container port by coincidence"),
 ]

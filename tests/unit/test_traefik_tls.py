@@ -32,7 +32,8 @@ BASE = {"ansible_managed": "managed", "taylordash_project_name": "taylordash", "
         "taylordash_acme_ca_server": "https://acme.example.org/dir", "_infrastructure_enabled": ["socket-proxy"],
         "proxy_dashboard_host": "traefik.app.example.org", "proxy_dashboard_user": "admin",
         "_proxy_dashboard_hash": "$2b$10$hash", "proxy_app_health_interval": "5s",
-        "taylordash_host_plan": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]}},
+        "taylordash_host_plan": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]},
+                               "local": ["traefik", "socket-proxy"]},
         "taylordash_catalogue": CATALOGUE, "taylordash_enabled_services": ["backend", "frontend"]}
 
 
@@ -47,7 +48,7 @@ def _render(templates, name, **values):
 
 @pytest.mark.parametrize("tls,expected", [("local", {}), ("acme", {"certResolver": "acme"})])
 def test_the_websecure_entrypoint_carries_the_certificate_source_and_the_headers(tls, expected):
-    static = _render(INFRA, "traefik/traefik.yml.j2", taylordash_tls=tls)
+    static = _render(PROXY, "traefik.yml.j2", taylordash_tls=tls)
     websecure = static["entryPoints"]["websecure"]["http"]
     assert websecure["tls"] == expected
     assert websecure["middlewares"] == ["secure-headers@file"]
