@@ -66,7 +66,7 @@ def deploy_vars(tmp):
         "infrastructure_healthcheck_interval": "3s", "infrastructure_healthcheck_start_period": "10s",
         "proxy_app_health_interval": "2s",
         # The 2.9 GB travel by rsync (the shipping test below uses ansible's copy).
-        "images_ship_transfer": "synchronize",
+        "release_ship_transfer": "synchronize",
     }
 
 
@@ -312,9 +312,9 @@ def ship_to(hosts, host, refs, *args, **extra):
     play = hosts.workdir / "ship.yml"
     play.write_text("- name: Ship images\n  hosts: all\n  gather_facts: false\n  tasks:\n"
                     "    - name: Bring the images it needs\n      ansible.builtin.include_role:\n"
-                    "        name: images\n        tasks_from: ship\n")
+                    "        name: release\n        tasks_from: ship\n")
     settings = dict(taylordash_image_source="build", taylordash_minio_enabled=False, taylordash_grafana_enabled=False,
-                    images_ship_refs=refs, images_keep_repos=[], **extra)
+                    release_ship_refs=refs, release_keep_repos=[], **extra)
     return playbook("-i", str(hosts.inventory_path), "--limit", host, *args, str(play), extra_vars=settings,
                     stack_vars=False)
 
@@ -325,20 +325,20 @@ def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_
     check = ship_to(hosts, "app3", [base], "--check")
     assert check.rc == 0 and check.recap["app3"]["changed"] == 1, check
     assert "app3 would receive: %s" % base in check.out, check
-    full = ship_to(hosts, "app3", [base], images_ship_min_free_mb=50_000_000)
+    full = ship_to(hosts, "app3", [base], release_ship_min_free_mb=50_000_000)
     assert full.rc != 0, full
     assert re.search(r"Not enough disk space on app3 to load .*?\d+ MB needed.*?\d+ MB available",
                      full.out.replace("\n", " ")), full
     assert "TASK [images : Copy the archive here]" not in full.out, full
     assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0
     # Shipped by ansible's copy: the same image ID arrives, and only while the host lacks it.
-    shipped = ship_to(hosts, "app3", [base], images_ship_transfer="copy")
+    shipped = ship_to(hosts, "app3", [base], release_ship_transfer="copy")
     assert shipped.rc == 0 and shipped.recap["app3"]["changed"] >= 1, shipped
     assert "TASK [images : Copy the archive here]" in shipped.out, shipped
     local_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", base], capture_output=True, text=True,
                               check=True).stdout.strip()
     assert hosts.exec("app3", "docker", "image", "inspect", "-f", "{{.Id}}", base).stdout.strip() == local_id
-    again = ship_to(hosts, "app3", [base], images_ship_transfer="copy")
+    again = ship_to(hosts, "app3", [base], release_ship_transfer="copy")
     assert again.rc == 0 and again.recap["app3"]["changed"] == 0, again
 
 

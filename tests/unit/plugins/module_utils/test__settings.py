@@ -274,7 +274,7 @@ def test_role_options_refuse_one_option_defined_two_ways():
 
 def test_the_shipped_argument_specs_merge():
     docs = [load("roles/%s/meta/argument_specs.yml" % role) for role in
-            ("taylordash", "docker_engine", "images", "cleanup", "infrastructure", "application", "proxy", "health")]
+            ("taylordash", "docker_engine", "images", "release", "cleanup", "infrastructure", "application", "proxy", "health")]
     merged = s.role_options(docs)
-    assert "taylordash_deploy_dir" in merged and "infrastructure_mode" in merged and "images_ship_refs" in merged
+    assert "taylordash_deploy_dir" in merged and "infrastructure_mode" in merged and "release_ship_refs" in merged
     assert not any(spec.get("required") for spec in merged.values())
