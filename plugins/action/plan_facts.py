@@ -61,7 +61,7 @@ class ActionModule(ActionBase):
                 continue
             messages = []
             for name in names:
-                if name not in variables:  # a phase whose role is not in this play: checked when it runs
+                if name not in variables:  # its role is not loaded in this play (see the documentation)
                     continue
                 value = _plain(templar.template(variables[name]))
                 if not isinstance(value, list):

@@ -24,8 +24,9 @@ options:
       - "In order, each one of C(fact: name) or C(fact: [names]) (render, return in RV(planned)), C(check: name) or
         C(checks: [names]) (render; fail with the messages when the list is not empty), or C(arguments: spec) (render
         every variable an argument spec names and check it as a role's argument spec does, naming the variable)."
-      - A check variable that is not defined is passed over (a phase role that is not in this play checks its
-        settings when it runs).
+      - A check variable that is not defined is passed over - that phase's role is not loaded in this play yet. The
+        playbooks load every phase role in their first play (imported, listed, or an entry point without tasks) or
+        check it before the play that runs it.
     type: list
     elements: raw
     required: true

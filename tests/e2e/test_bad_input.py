@@ -45,6 +45,9 @@ CASES = {
     "infra-internal-port-on-all-addresses": (
         {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
         ["taylordash_port_plan.postgres (address not loopback)"]),
+    # A setting this release renamed would otherwise be ignored.
+    "renamed-setting": ({"infrastructure_traefik_environment": {"HTTPS_PROXY": "http://proxy.example:3128"}},
+                        ["infrastructure_traefik_environment was renamed", "proxy_traefik_*"]),
     "public-port-missing-from-plan": (
         {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend", "mcp-manager", "projects-manager", "midnight-hud")}},
         ["taylordash_port_plan.traefik-web is missing; traefik is enabled and publishes it"]),
@@ -88,7 +91,7 @@ def test_bad_cleanup_input_fails_before_any_signal(extra_vars, expected):
     assert run.rc != 0, run
     for fragment in expected:
         assert fragment in run.out, run
-    for task in ["List the processes", "Stop the selected", "Bring down", "Remove them"]:
+    for task in ["Find our dev servers", "Bring down", "Remove"]:
         assert "TASK [cleanup : %s" % task not in run.out
     assert run.changed == 0, run
 

@@ -74,8 +74,9 @@ def test_second_run_changes_nothing_and_keeps_containers_and_secrets(stack):
     assert again.changed == 0, again
     assert container_ids() == ids
     assert (DEPLOY_DIR / ".env").read_bytes() == env_bytes
-    # Nothing new: no migration ran (the backend and PostgreSQL run as before).
-    migrate = again.out.split("TASK [application : Migrate the database", 1)[1].split("TASK [", 1)[0]
+    # Nothing new: no migration ran (the backend and PostgreSQL run as before): the app's apply step, the
+    # migration and `up`, was skipped as a whole.
+    migrate = again.out.split("TASK [application : Migrate the database and start the app", 1)[1].split("TASK [", 1)[0]
     assert "skipping: [localhost]" in migrate and "ok: [localhost]" not in migrate, migrate
 
 

@@ -308,7 +308,7 @@ def test_an_unreachable_host_is_named_and_does_not_stop_the_others(hosts, deploy
 
 
 def ship_to(hosts, host, refs, *args, **extra):
-    """roles/images tasks_from ship alone, to one host."""
+    """roles/release tasks_from ship alone, to one host."""
     play = hosts.workdir / "ship.yml"
     play.write_text("- name: Ship images\n  hosts: all\n  gather_facts: false\n  tasks:\n"
                     "    - name: Bring the images it needs\n      ansible.builtin.include_role:\n"
@@ -329,12 +329,12 @@ def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_
     assert full.rc != 0, full
     assert re.search(r"Not enough disk space on app3 to load .*?\d+ MB needed.*?\d+ MB available",
                      full.out.replace("\n", " ")), full
-    assert "TASK [images : Copy the archive here]" not in full.out, full
+    assert "TASK [release : Copy the archive here]" not in full.out, full
     assert hosts.exec("app3", "docker", "image", "inspect", base, check=False).returncode != 0
     # Shipped by ansible's copy: the same image ID arrives, and only while the host lacks it.
     shipped = ship_to(hosts, "app3", [base], release_ship_transfer="copy")
     assert shipped.rc == 0 and shipped.recap["app3"]["changed"] >= 1, shipped
-    assert "TASK [images : Copy the archive here]" in shipped.out, shipped
+    assert "TASK [release : Copy the archive here]" in shipped.out, shipped
     local_id = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", base], capture_output=True, text=True,
                               check=True).stdout.strip()
     assert hosts.exec("app3", "docker", "image", "inspect", "-f", "{{.Id}}", base).stdout.strip() == local_id
