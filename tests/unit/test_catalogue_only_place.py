@@ -16,13 +16,9 @@ SERVICES = DEFAULTS["taylordash_services"]
 
 # (path glob, port or None for any, why it may be written there)
 ALLOWED = [
-    ("roles/images/templates/*/Dockerfile.j2", None,
-     "EXPOSE and the default command of an image: documentation of the image itself; the catalogue's "
-     "compose settings and config files decide what runs"),
-    ("roles/images/templates/mosquitto/mosquitto.conf", 1883,
-     "the image's built-in default configuration; the deploy mounts the catalogue's"),
-    ("roles/images/templates/prometheus/prometheus.yml", 9090,
-     "the image's built-in default configuration; the deploy mounts the catalogue's"),
+    ("roles/images/templates/nginx/Dockerfile.j2", 80,
+     "nginx's own default port in the base nginx image; the frontend's catalogued port is set by its own "
+     "nginx.conf (the number is Traefik's web port by coincidence)"),
     ("roles/infrastructure/templates/prometheus/rules/taylordash.rules.test.yml.j2", None,
      "promtool test data: instance labels of made-up series, not addresses anything connects to"),
     ("roles/proxy/templates/traefik.yml.j2", 8080,
