@@ -13,10 +13,17 @@ import os
 import stat
 
 
-def path_state(paths, checksum=True):
-    """{path: {kind: d|f|l|s|other, mode: "0644", uid, gid, sha1 (files, with checksum)}}; absent paths left
-    out; l is a symbolic link (not followed), s a socket."""
+# A file read whole for the controller (a certificate, a pidfile) is small; a larger one is not read.
+READ_LIMIT = 1 << 20
+
+
+def path_state(paths, checksum=True, read=()):
+    """{path: {kind: d|f|l|s|other, mode: "0644", uid, gid, sha1 (files, with checksum), text (the regular files
+    of `read` up to READ_LIMIT bytes, decoded as UTF-8 with replacement)}}; absent paths left out; l is a
+    symbolic link (not followed), s a socket. A path of `read` is read even when `paths` does not name it."""
     state = {}
+    read = list(read or [])
+    paths = list(paths) + [path for path in read if path not in paths]
     for path in paths:
         try:
             info = os.lstat(path)
@@ -33,6 +40,9 @@ def path_state(paths, checksum=True):
                     for block in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(block)
                 entry["sha1"] = digest.hexdigest()
+            if path in read and info.st_size <= READ_LIMIT:
+                with open(path, "rb") as handle:
+                    entry["text"] = handle.read(READ_LIMIT).decode("utf-8", "replace")
         else:
             entry["kind"] = "l" if stat.S_ISLNK(info.st_mode) else "s" if stat.S_ISSOCK(info.st_mode) else "other"
         state[path] = entry

@@ -28,6 +28,13 @@ options:
     description: Compute the sha1 of regular files.
     type: bool
     default: true
+  read:
+    description:
+      - Regular files whose text to return as well (V(text)), for the controller to parse (a certificate, a pidfile).
+        Files over 1 MiB are not read. A path listed here is read even when O(paths) does not name it.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -47,7 +54,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 paths:
-  description: By path, V(kind) (V(d), V(f), V(l) a link, V(s) a socket or V(other)), V(mode), V(uid), V(gid) and V(sha1) (files).
+  description: By path, V(kind) (V(d), V(f), V(l) a link, V(s) a socket or V(other)), V(mode), V(uid), V(gid) and V(sha1) (files), and V(text) for the files of O(read).
   returned: always
   type: dict
   sample: {/opt/taylordash/config: {kind: d, mode: "0755", uid: 0, gid: 0}}
@@ -61,10 +68,12 @@ from ansible_collections.taylordash.ops.plugins.module_utils._path_state import 
 def main():
     module = AnsibleModule(
         argument_spec=dict(paths=dict(type="list", elements="path", required=True),
-                           checksum=dict(type="bool", default=True)),
+                           checksum=dict(type="bool", default=True),
+                           read=dict(type="list", elements="path", default=[])),
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, paths=path_state(module.params["paths"], module.params["checksum"]))
+    module.exit_json(changed=False, paths=path_state(module.params["paths"], module.params["checksum"],
+                                                       module.params["read"]))
 
 
 if __name__ == "__main__":

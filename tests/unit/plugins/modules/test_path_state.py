@@ -39,3 +39,19 @@ def test_a_socket_is_named_as_one(tmp_path):
     finally:
         server.close()
     assert result["paths"][path]["kind"] == "s"
+
+
+def test_the_files_of_read_come_with_their_text_and_a_large_or_absent_one_without(tmp_path, monkeypatch):
+    from ansible_collections.taylordash.ops.plugins.module_utils import _path_state
+    monkeypatch.setattr(_path_state, "READ_LIMIT", 8)
+    (tmp_path / "cert.pem").write_text("PEM\xe9\n")
+    (tmp_path / "big").write_text("x" * 9)
+    (tmp_path / "other").write_text("y")
+    read = [str(tmp_path / name) for name in ("cert.pem", "big", "absent")]
+    outcome, result = harness.run_module(path_state, {"paths": [str(tmp_path / "other")], "read": read,
+                                                      "checksum": False})
+    assert outcome == "exit"
+    state = result["paths"]
+    assert state[read[0]]["text"] == "PEM\xe9\n" and state[read[0]]["kind"] == "f"
+    assert "text" not in state[read[1]] and read[2] not in state
+    assert "text" not in state[str(tmp_path / "other")]
