@@ -1,0 +1,36 @@
+"""The taylordash role's validate entry point names one filter of every filter file of the collection in a
+meta task's condition, compiled in ansible-playbook's main process, so that no forked worker loads them again."""
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _filters_of(path):
+    """The names a filter plugin file's FilterModule.filters() returns."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef) and node.name == "filters":
+            returned = [n for n in ast.walk(node) if isinstance(n, ast.Return)][0].value
+            return {key.value for key in returned.keys}
+    return set()
+
+
+def test_every_filter_file_is_loaded_by_the_preload_task():
+    tasks = yaml.safe_load((ROOT / "roles" / "taylordash" / "tasks" / "validate.yml").read_text())
+    preload = [t for t in tasks if t.get("ansible.builtin.meta") == "flush_handlers"]
+    assert len(preload) == 1 and tasks.index(preload[0]) == 0, "the preload is the first task of validate.yml"
+    condition = preload[0]["when"]
+    assert condition.startswith("false and "), "the filters are resolved, never called"
+    named = set(re.findall(r"taylordash\.ops\.([a-z_]+)", condition))
+    files = sorted((ROOT / "plugins" / "filter").glob("*.py"))
+    assert files
+    for path in files:
+        filters = _filters_of(path)
+        assert filters, path
+        assert filters & named, "%s: name one of %s in the preload task" % (path.name, sorted(filters))
+    every = set().union(*(_filters_of(path) for path in files))
+    assert named <= every, named - every
