@@ -60,9 +60,20 @@ def catalogue_file_routes(catalogue, endpoints, project, enabled, interval):
     return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval)
 
 
+def catalogue_rollout(catalogue, names, health_timeout):
+    """compose_rollout's `services` for the catalogue's services `names`, in order (see _catalogue.rollout_services)."""
+    return _catalogue.rollout_services(catalogue, list(names), health_timeout)
+
+
+def catalogue_replica_errors(catalogue, publish, host):
+    """Services of several replicas that publish a host port on `host` (see _catalogue.replica_errors)."""
+    return _catalogue.replica_errors(catalogue, publish, host)
+
+
 class FilterModule(object):
     def filters(self):
         return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
                 "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
                 "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
-                "catalogue_file_routes": catalogue_file_routes}
+                "catalogue_file_routes": catalogue_file_routes, "catalogue_rollout": catalogue_rollout,
+                "catalogue_replica_errors": catalogue_replica_errors}

@@ -10,6 +10,10 @@ merged over it key by key) says where a service runs and how others reach it::
       group: data                 # inventory group whose hosts run it
       image: postgres             # its key in taylordash_images (default: the service's name)
       replicable: false           # may it run on several hosts at once
+      replicas: 1                 # containers per host (an app service; more than 1 only without a host port)
+      drain: 10s                  # an app service's old container keeps its in-flight requests this long
+                                  # after the proxy stopped routing to it (start-first upgrades)
+      health_timeout: 180s        # how long a new app container may take to turn healthy
       enabled: true               # does it run at all
       limits: {memory: 1g, cpus: 1.0, pids: 512}
       ports:                      # endpoints other services call, by a name unique in the catalogue
@@ -41,14 +45,15 @@ import re
 
 from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
 
-ENTRY_KEYS = frozenset(("group", "image", "replicable", "enabled", "limits", "ports", "metrics", "healthcheck",
-                        "routes"))
+ENTRY_KEYS = frozenset(("group", "image", "replicable", "replicas", "drain", "health_timeout", "enabled", "limits",
+                        "ports", "metrics", "healthcheck", "routes"))
 ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MEMORY = re.compile(r"^[0-9]+[bkmg]$")
+_DURATION = re.compile(r"^(?:([0-9]+(?:\.[0-9]+)?)h)?(?:([0-9]+(?:\.[0-9]+)?)m(?!s))?(?:([0-9]+(?:\.[0-9]+)?)s)?$")
 _VARIABLE = "taylordash_services"
 
 
@@ -100,6 +105,76 @@ def _flag(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def duration_seconds(value):
+    """Seconds of a duration as Compose writes them (90s, 1m30s, 1.5h) or a plain number of seconds; None for
+    anything else (a bool, a negative number, an empty string, an unknown unit)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    if isinstance(value, str) and re.match(r"^[0-9]+(?:\.[0-9]+)?$", value.strip()):
+        return float(value)
+    match = _DURATION.match(str(value).strip()) if isinstance(value, str) and value.strip() else None
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def replicas(entry):
+    """How many containers of the entry run on each of its hosts (1 unless the entry says otherwise)."""
+    return int(entry.get("replicas", 1))
+
+
+def rollout_services(services, names, health_timeout):
+    """The compose_rollout module's `services` for the catalogue's services `names`, in that order: name,
+    replicas, drain and health_timeout in seconds (`health_timeout` when the entry sets none)."""
+    out = []
+    for name in names:
+        entry = services[name]
+        spec = {"name": name, "replicas": replicas(entry),
+                "health_timeout": duration_seconds(entry.get("health_timeout", health_timeout))}
+        if "drain" in entry:
+            spec["drain"] = duration_seconds(entry["drain"])
+        out.append(spec)
+    return out
+
+
+def replica_errors(services, publish, host):
+    """Messages for services of several replicas that publish a host port on `host` (publish: the host plan's
+    endpoints other hosts call): two containers cannot bind one host port."""
+    found = []
+    for spec in publish or []:
+        entry = services.get(spec["service"]) or {}
+        if replicas(entry) > 1:
+            found.append("%s.%s.replicas: %d containers cannot all bind port %s on %s (%s is published there for "
+                         "callers on other hosts): run 1 per host (set it in taylordash_service_overrides.%s)"
+                         % (_VARIABLE, spec["service"], replicas(entry), spec["port"], host, spec["name"],
+                            spec["service"]))
+    return sorted(set(found))
+
+
+def _update_errors(entry):
+    """(key, message) for the start-first settings of an entry: replicas, drain and health_timeout."""
+    found = []
+    if not _flag(entry.get("replicable", False)):
+        return [(key, "only an app service (replicable: true) is replaced start-first; %s is not" % key)
+                for key in ("replicas", "drain", "health_timeout") if key in entry]
+    count = entry.get("replicas", 1)
+    if isinstance(count, bool) or not str(count).isdigit() or int(count) < 1:
+        found.append(("replicas", "%r is not a whole number of containers, 1 or more" % (count,)))
+    elif int(count) > 1:
+        fixed = sorted(endpoint for endpoint, spec in (entry.get("ports") or {}).items()
+                       if isinstance(spec, dict) and _flag(spec.get("public", False)))
+        if fixed:
+            found.append(("replicas", "%s containers cannot all bind the host port of %s on one host: "
+                          "run 1 per host" % (count, ", ".join(fixed))))
+    for key in ("drain", "health_timeout"):
+        if key in entry and not duration_seconds(entry[key]):
+            found.append((key, "%r is not a positive duration (such as 10s, 2m or 1m30s)" % (entry[key],)))
+    return found
+
+
 def errors(services, groups=None, images=None, overrides_name="taylordash_service_overrides"):
     """Every problem of the catalogue at once, each naming the service and the key.
 
@@ -134,6 +209,8 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
         elif "image" in entry and images is not None and entry["image"] not in images:
             say(name, "image", "%r is not an entry of taylordash_images (%s)" % (entry["image"], ", ".join(sorted(images))))
         for key, text in _limit_errors(entry.get("limits")):
+            say(name, key, text)
+        for key, text in _update_errors(entry):
             say(name, key, text)
         ports = entry.get("ports", {})
         if not isinstance(ports, dict):
@@ -356,18 +433,25 @@ def endpoint_ports(services):
 def scrape_jobs(services, endpoints, enabled, skip=()):
     """Prometheus' scrape jobs of the enabled services with `metrics` (catalogue order): job, targets (where
     the Prometheus host reaches the endpoint: `endpoints` from the placement filters' cross_host, else the
-    service name on the Compose network) and metrics_path when set."""
+    service name on the Compose network) or, for a service of several replicas on the Compose network, `dns`
+    (a DNS service discovery of every container of the service), and metrics_path when set."""
     jobs = []
     for name, entry in services.items():
         metrics = entry.get("metrics")
         if not metrics or name not in enabled or name in skip:
             continue
+        job = {"job": metrics["job"]}
         if metrics.get("targets"):
-            targets = list(metrics["targets"])
+            job["targets"] = list(metrics["targets"])
+        elif endpoints.get(metrics["port"]):
+            job["targets"] = list(endpoints[metrics["port"]])
         else:
-            port = metrics["port"]
-            targets = list(endpoints.get(port) or ["%s:%s" % (name, _port_number(entry["ports"][port]["container"]))])
-        job = {"job": metrics["job"], "targets": targets}
+            container = _port_number(entry["ports"][metrics["port"]]["container"])
+            if replicas(entry) > 1:
+                # Each replica: the service's name on the Compose network resolves to every container.
+                job["dns"] = {"names": [name], "type": "A", "port": container}
+            else:
+                job["targets"] = ["%s:%s" % (name, container)]
         if metrics.get("path"):
             job["metrics_path"] = metrics["path"]
         jobs.append(job)
@@ -390,11 +474,24 @@ def port_map(services, plan, names=None):
     return out
 
 
-def route_rule(route):
-    """Traefik's rule of a route: its host, and its path prefix when it has one."""
+def _under(path, prefix):
+    """Whether the path prefix `path` lies strictly under `prefix` (None or "" is the whole host)."""
+    prefix = (prefix or "").rstrip("/")
+    return bool(path) and path.rstrip("/") != prefix and (path + "/").startswith(prefix + "/")
+
+
+def route_rule(route, services=None):
+    """Traefik's rule of a route: its host, its path prefix when it has one, and, when `services` (the
+    catalogue) is given, the exclusion of every other route's path prefix under it on the same host. So
+    the frontend's catch-all never answers /api: while no backend is healthy, Traefik answers /api
+    itself (404 or 503), never with the frontend's index.html."""
     rule = "Host(`%s`)" % route["host"]
     if route.get("path"):
         rule += " && PathPrefix(`%s`)" % route["path"]
+    deeper = sorted({other["path"] for entry in (services or {}).values() for other in entry.get("routes") or []
+                     if other.get("host") == route["host"] and _under(other.get("path"), route.get("path"))})
+    for path in deeper:
+        rule += " && !PathPrefix(`%s`)" % path
     return rule
 
 
@@ -407,7 +504,7 @@ def traefik_labels(services, name, project, enabled=True):
     labels = [("traefik.enable", "true" if enabled else "false"), ("traefik.docker.network", project)]
     for route in entry["routes"]:
         router = "%s-%s" % (project, route["name"])
-        labels += [("traefik.http.routers.%s.rule" % router, route_rule(route)),
+        labels += [("traefik.http.routers.%s.rule" % router, route_rule(route, services)),
                    ("traefik.http.routers.%s.entrypoints" % router, "websecure"),
                    ("traefik.http.routers.%s.service" % router, router),
                    ("traefik.http.services.%s.loadbalancer.server.port" % router,
@@ -427,7 +524,7 @@ def file_routes(services, endpoints, project, enabled, interval):
             if not targets:
                 continue
             router = "%s-%s" % (project, route["name"])
-            routers[router] = {"rule": route_rule(route), "entryPoints": ["websecure"], "service": router}
+            routers[router] = {"rule": route_rule(route, services), "entryPoints": ["websecure"], "service": router}
             balancer = {"servers": [{"url": "http://%s" % target} for target in targets]}
             if route.get("health"):
                 balancer["healthCheck"] = {"path": route["health"], "interval": interval, "timeout": "3s"}

@@ -73,6 +73,24 @@ def test_the_frontend_is_served_on_the_domain(stack):
     assert status == 200 and "<script" in body
 
 
+def test_without_a_backend_the_api_gets_an_error_from_traefik_never_the_frontends_html(stack):
+    """The frontend's router leaves /api to the API's: with the backend stopped, Traefik answers /api itself."""
+    compose("stop", "backend")
+    try:
+        for _ in range(3):
+            status, head = curl("https://%s/api/health" % DOMAIN, "-D", "-")
+            assert status in (404, 502, 503), head
+            assert "text/html" not in head.lower() and "<script" not in head, head
+        assert curl("https://%s/" % DOMAIN)[0] == 200
+    finally:
+        compose("start", "backend")
+        deadline = time.monotonic() + 90
+        while sh("docker", "inspect", "-f", "{{.State.Health.Status}}", container_ids()["backend"],
+                 check=False).stdout.strip() != "healthy":
+            assert time.monotonic() < deadline, "the backend did not turn healthy again"
+            time.sleep(1)
+
+
 def test_creating_a_project_through_traefik_stores_a_row_and_publishes_an_event(stack):
     env = read_env()
     topic = env["MQTT_TOPIC_PREFIX"] + "/projects/created"

@@ -83,7 +83,7 @@ def test_file_provider_routes_come_from_the_same_route_entries_as_the_labels():
     assert dynamic["services"]["taylordash-api"]["loadBalancer"] == {
         "servers": [{"url": "http://10.0.0.2:8000"}], "healthCheck": {"path": "/api/health", "interval": "5s",
                                                                      "timeout": "3s"}}
-    assert dynamic["routers"]["taylordash-web"]["rule"] == "Host(`app.example.org`)"
+    assert dynamic["routers"]["taylordash-web"]["rule"] == "Host(`app.example.org`) && !PathPrefix(`/api`)"
 
 
 @pytest.mark.parametrize("seconds,header", [(0, None), (300, 300)])

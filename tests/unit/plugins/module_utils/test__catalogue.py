@@ -209,6 +209,13 @@ SCRAPE_ONE_HOST = [
 ]
 
 
+def test_every_replica_of_a_service_on_the_compose_network_is_scraped():
+    jobs = c.scrape_jobs(with_(backend={"replicas": 2}), {}, ["backend", "postgres"])
+    assert jobs[-1] == {"job": "backend", "dns": {"names": ["backend"], "type": "A", "port": 9100}}
+    remote = c.scrape_jobs(with_(backend={"replicas": 2}), {"backend-metrics": ["10.0.0.2:9101"]}, ["backend"])
+    assert remote == [{"job": "backend", "targets": ["10.0.0.2:9101"]}]
+
+
 def test_scrape_jobs_of_every_enabled_service_with_metrics():
     assert c.scrape_jobs(SHIPPED, {}, list(SHIPPED)) == SCRAPE_ONE_HOST
     without = c.scrape_jobs(SHIPPED, {}, [n for n in SHIPPED if n not in ("minio", "grafana", "backend")])
@@ -334,7 +341,7 @@ LABELS = {
                 "traefik.http.routers.taylordash-api.service": "taylordash-api",
                 "traefik.http.services.taylordash-api.loadbalancer.server.port": "8000"},
     "frontend": {"traefik.enable": "true", "traefik.docker.network": "taylordash",
-                 "traefik.http.routers.taylordash-web.rule": "Host(`taylordash.local`)",
+                 "traefik.http.routers.taylordash-web.rule": "Host(`taylordash.local`) && !PathPrefix(`/api`)",
                  "traefik.http.routers.taylordash-web.entrypoints": "websecure",
                  "traefik.http.routers.taylordash-web.service": "taylordash-web",
                  "traefik.http.services.taylordash-web.loadbalancer.server.port": "8080"},
@@ -344,6 +351,23 @@ LABELS = {
 @pytest.mark.parametrize("service", sorted(LABELS))
 def test_the_routes_give_the_labels_written_by_hand_before(service):
     assert dict(c.traefik_labels(SHIPPED, service, "taylordash")) == LABELS[service]
+
+
+@pytest.mark.parametrize("route,others,rule", [
+    ({"host": "a.org"}, [], "Host(`a.org`)"),
+    ({"host": "a.org"}, [{"host": "a.org", "path": "/api"}], "Host(`a.org`) && !PathPrefix(`/api`)"),
+    ({"host": "a.org"}, [{"host": "b.org", "path": "/api"}], "Host(`a.org`)"),
+    ({"host": "a.org", "path": "/api"}, [{"host": "a.org", "path": "/api"}], "Host(`a.org`) && PathPrefix(`/api`)"),
+    ({"host": "a.org", "path": "/api"}, [{"host": "a.org", "path": "/api/v2"}, {"host": "a.org", "path": "/apix"}],
+     "Host(`a.org`) && PathPrefix(`/api`) && !PathPrefix(`/api/v2`)"),
+    ({"host": "a.org", "path": "/"}, [{"host": "a.org", "path": "/ws"}, {"host": "a.org", "path": "/api"}],
+     "Host(`a.org`) && PathPrefix(`/`) && !PathPrefix(`/api`) && !PathPrefix(`/ws`)"),
+    ({"host": "a.org", "path": "/api/v2"}, [{"host": "a.org", "path": "/api"}], "Host(`a.org`) && PathPrefix(`/api/v2`)"),
+])
+def test_a_route_leaves_the_deeper_paths_of_its_host_to_their_routes(route, others, rule):
+    services = {"svc%d" % i: {"routes": [other]} for i, other in enumerate(others)}
+    services["self"] = {"routes": [route]}
+    assert c.route_rule(route, services) == rule
 
 
 def test_labels_off_when_the_file_provider_routes_and_none_without_routes():
@@ -358,6 +382,7 @@ def test_file_routes_to_every_app_host_with_health_checks():
                                                    "entryPoints": ["websecure"], "service": "taylordash-api"}
     assert [s["url"] for s in routes["services"]["taylordash-api"]["loadBalancer"]["servers"]] == [
         "http://10.0.0.2:8000", "http://10.0.0.3:8000"]
+    assert routes["routers"]["taylordash-web"]["rule"] == "Host(`taylordash.local`) && !PathPrefix(`/api`)"
     assert routes["services"]["taylordash-web"]["loadBalancer"]["healthCheck"]["path"] == "/"
     assert c.file_routes(SHIPPED, endpoints, "taylordash", ["frontend"], "5s")["http"]["routers"].keys() == {
         "taylordash-web"}
@@ -409,3 +434,55 @@ def test_an_override_replaces_a_healthcheck_or_metrics_whole_and_null_removes():
     assert merged["victoriametrics"]["healthcheck"] == {"test": ["CMD", "true"]}
     assert "metrics" not in merged["victoriametrics"]
     assert c.errors(merged) == []
+
+
+@pytest.mark.parametrize("value,seconds", [
+    ("10s", 10), ("1m30s", 90), ("2m", 120), ("1.5h", 5400), ("1h2m3s", 3723), ("90", 90), (45, 45), (0.5, 0.5),
+    ("0s", 0), (0, 0), ("", None), ("-1", None), (-1, None), (None, None), (True, None), ("10ms", None),
+    ("abc", None), ("s", None), ([10], None),
+])
+def test_durations_as_compose_writes_them(value, seconds):
+    assert c.duration_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("change,problem", [
+    ({"replicas": 0}, "backend.replicas: 0 is not a whole number of containers, 1 or more"),
+    ({"replicas": "two"}, "backend.replicas: 'two' is not a whole number of containers, 1 or more"),
+    ({"replicas": True}, "backend.replicas: True is not a whole number"),
+    ({"replicas": 2, "ports": {"backend": {"public": True}}},
+     "backend.replicas: 2 containers cannot all bind the host port of backend on one host: run 1 per host"),
+    ({"drain": "0s"}, "backend.drain: '0s' is not a positive duration"),
+    ({"drain": "soon"}, "backend.drain: 'soon' is not a positive duration"),
+    ({"health_timeout": -5}, "backend.health_timeout: -5 is not a positive duration"),
+])
+def test_start_first_settings_are_checked_naming_the_service_and_key(change, problem):
+    found = c.errors(with_(backend=change))
+    assert [e for e in found if problem in e], found
+
+
+def test_start_first_settings_belong_to_app_services_only():
+    found = c.errors(with_(postgres={"replicas": 2, "drain": "5s"}))
+    assert [e for e in found if "postgres.replicas: only an app service (replicable: true)" in e], found
+    assert [e for e in found if "postgres.drain: only an app service" in e], found
+
+
+def test_replicas_drain_and_health_timeout_are_accepted_and_replicas_default_to_one():
+    assert c.errors(with_(backend={"replicas": 3, "drain": "15s", "health_timeout": "2m"})) == []
+    assert c.replicas({}) == 1 and c.replicas({"replicas": "3"}) == 3
+
+
+def test_the_rollout_settings_of_the_app_services_in_order_in_seconds():
+    catalogue = with_(frontend={"replicas": 2, "drain": "1m", "health_timeout": "90s"})
+    assert c.rollout_services(catalogue, ["frontend", "backend"], 180) == [
+        {"name": "frontend", "replicas": 2, "drain": 60, "health_timeout": 90},
+        {"name": "backend", "replicas": 1, "drain": c.duration_seconds(SHIPPED["backend"].get("drain", 5)),
+         "health_timeout": 180}]
+
+
+def test_several_replicas_of_a_service_that_publishes_a_host_port_are_refused_on_that_host():
+    publish = [{"name": "backend", "service": "backend", "port": 8000, "target": 8000}]
+    assert c.replica_errors(with_(backend={"replicas": 2}), publish, "app1") == [
+        "taylordash_services.backend.replicas: 2 containers cannot all bind port 8000 on app1 (backend is published"
+        " there for callers on other hosts): run 1 per host (set it in taylordash_service_overrides.backend)"]
+    assert c.replica_errors(SHIPPED, publish, "app1") == []
+    assert c.replica_errors(with_(backend={"replicas": 2}), [], "app1") == []
