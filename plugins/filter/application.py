@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 import os
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _compose, _templates
+from ansible_collections.taylordash.ops.plugins.module_utils import _templates
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import source_entries as _source_entries
 from ansible_collections.taylordash.ops.plugins.module_utils._envfile import EnvFileError, parse_env
 
@@ -44,12 +44,6 @@ def build_context_spec(build, excludes, texts, labels, files, build_dir):
     }
 
 
-def migration_due(plan, service="backend", database="postgres"):
-    """Whether the database migration runs before `up`, from a compose_plan result: the backend is
-    created, recreated or started, or the database started after it."""
-    return _compose.migration_due(plan.get("started") or {}, plan.get("services") or [], service, database)
-
-
 def port_of(entry):
     """The port number of a taylordash_port_plan entry (a number or a dict with `port`)."""
     return int(entry["port"] if isinstance(entry, dict) else entry)
@@ -62,21 +56,29 @@ def _tags(image):
 def rollback_refs(kept, running, repos):
     """The image each app returns to on rollback.
 
-    kept: docker_image_info's images for `<repo>:current` and `<repo>:previous`; running: the results of
-    docker_container_info per app (loop results, `item` = app); repos: app -> image repository.
+    kept: docker_image_info's images for `<repo>:current` and `<repo>:previous`; running: the project's
+    containers as docker_host_info lists them (verbose: Labels, ImageID, Image, State), each app's found by
+    its Compose service label, whatever its name (a start-first upgrade numbers them on); repos: app -> image
+    repository.
     An app whose container does not run its `current` image (a failed rollout left another one) returns
     to `current`; otherwise to `previous`; an app without either keeps what it runs. The reference is the
     image's content-hash tag, so the compose file never names a tag that moves.
     Returns {refs: app -> reference, back: [apps returning to another image], kept: [apps that keep theirs]}.
     """
     out = {"refs": {}, "back": [], "kept": []}
-    runs = {r.get("item"): (r.get("container") or {}) for r in running or []}
+    runs = {}
+    for container in running or []:
+        labels = container.get("Labels") or {}
+        app = labels.get("com.docker.compose.service")
+        if app and labels.get("com.docker.compose.oneoff") != "True" \
+                and (app not in runs or container.get("State") == "running"):
+            runs[app] = container
     for app, repo in repos.items():
         marks = {"%s:current" % repo, "%s:previous" % repo}
         current = next((i for i in kept or [] if "%s:current" % repo in _tags(i)), None)
         previous = next((i for i in kept or [] if "%s:previous" % repo in _tags(i)), None)
         container = runs.get(app) or {}
-        running_id = container.get("Image")
+        running_id = container.get("ImageID")
         if current and running_id != current.get("Id"):
             target = current
         elif previous:
@@ -84,7 +86,7 @@ def rollback_refs(kept, running, repos):
         else:
             target = None
         if target is None:
-            ref = (container.get("Config") or {}).get("Image")
+            ref = container.get("Image")
             if not ref:
                 raise AnsibleFilterError("%s has no kept image and no running container to keep" % app)
             out["refs"][app] = ref
@@ -110,4 +112,4 @@ def build_texts(sources, texts):
 
 class FilterModule(object):
     def filters(self):
-        return {"build_templates": build_templates, "build_texts": build_texts, "build_context_spec": build_context_spec, "dotenv": dotenv, "migration_due": migration_due, "port_of": port_of, "rollback_refs": rollback_refs}
+        return {"build_templates": build_templates, "build_texts": build_texts, "build_context_spec": build_context_spec, "dotenv": dotenv, "port_of": port_of, "rollback_refs": rollback_refs}

@@ -135,7 +135,7 @@ def image_build_plan(builds, rendered, images, image_refs, labels, hash_label):
     return plan
 
 
-def image_keep_plan(images, containers, repos, current_refs, count=2):
+def image_keep_plan(images, containers, repos, current_refs, count=2, rollback=False):
     """Which app images a host keeps. For each repository in `repos`, its images (docker_host_info's
     `images`, verbose) are ranked: the current one (tagged as in `current_refs`; without one, the image
     tagged `<repo>:current`, else the newest), then the one that was current before (tagged
@@ -143,7 +143,10 @@ def image_keep_plan(images, containers, repos, current_refs, count=2):
     `<repo>:current` and `<repo>:previous` move to the first two; images ranked beyond `count` lose
     every tag of that repository, except those a container (docker_host_info's `containers`) uses.
     Returns `tag` and `remove`: lists of {repository, id, name}, one per tag (or an ID to remove an
-    image that only the moved tags named)."""
+    image that only the moved tags named).
+    rollback: the current image is an older one the host returned to (rollback.yml): `<repo>:current` moves
+    to it and `<repo>:previous` is removed, not moved to the newer image it left, so a second rollback finds
+    nothing earlier to return to instead of moving forward again."""
     try:
         count = int(count)
     except (TypeError, ValueError):
@@ -169,17 +172,21 @@ def image_keep_plan(images, containers, repos, current_refs, count=2):
         for image in (now or marked or mine)[:1] + marked + before + mine:
             if image not in ranked:
                 ranked.append(image)
-        for mark, image in zip(marks, ranked[:min(count, 2)]):
+        limit = 1 if rollback else min(count, 2)
+        for mark, image in zip(marks, ranked[:limit]):
             if mark not in (image.get("RepoTags") or []):
                 plan["tag"].append({"repository": repo, "id": image["Id"], "name": mark})
+        if rollback:
+            for image in before:
+                plan["remove"].append({"repository": repo, "id": image["Id"], "name": marks[1]})
         for index, image in enumerate(ranked):
             if index < count or image.get("Id") in used:
                 continue
             tags = sorted(tag for tag in image.get("RepoTags") or [] if tag.startswith(prefix))
             # A mark that moves to a kept image is not removed by name (that would untag the kept one).
-            moving = [mark for mark in marks[:min(count, 2)]]
+            moving = [mark for mark in marks[:limit]]
             for tag in tags:
-                if tag not in moving:
+                if tag not in moving and not (rollback and tag == marks[1]):
                     plan["remove"].append({"repository": repo, "id": image["Id"], "name": tag})
             if set(image.get("RepoTags") or []) <= set(moving):
                 plan["remove"].append({"repository": repo, "id": image["Id"], "name": image["Id"]})

@@ -36,6 +36,12 @@ options:
     description: The Compose project's name (its containers carry it as a label).
     type: str
     required: true
+  services:
+    description:
+      - Plan only these services (and the orphan containers); the others are another phase's (the app's, which
+        M(taylordash.ops.compose_rollout) replaces start-first). Unset, every service of the files.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -103,6 +109,7 @@ def main():
             project_dir=dict(type="path", required=True),
             files=dict(type="list", elements="path", required=True),
             project_name=dict(type="str", required=True),
+            services=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -129,6 +136,8 @@ def main():
             for tag in json.loads(tags or "[]") or []:
                 image_ids[tag] = image_id
     rows = _compose.service_plan(hashes, images, image_ids, containers, networks)
+    if params["services"] is not None:
+        rows = [row for row in rows if row["service"] in params["services"] or row["action"] == "remove"]
     todo = _compose.changes(rows)
     result = dict(changed=False, services=rows, changes=todo, started=_compose.started(containers),
                   files=params["files"])

@@ -74,10 +74,10 @@ def test_second_run_changes_nothing_and_keeps_containers_and_secrets(stack):
     assert again.changed == 0, again
     assert container_ids() == ids
     assert (DEPLOY_DIR / ".env").read_bytes() == env_bytes
-    # Nothing new: no migration ran (the backend and PostgreSQL run as before): the app's apply step, the
-    # migration and `up`, was skipped as a whole.
-    migrate = again.out.split("TASK [application : Migrate the database and start the app", 1)[1].split("TASK [", 1)[0]
-    assert "skipping: [localhost]" in migrate and "ok: [localhost]" not in migrate, migrate
+    # Nothing new: the app's rollout found every service as wanted and ran no migration.
+    rollout = again.out.split("TASK [application : Roll the app out start-first", 1)[1].split("TASK [", 1)[0]
+    assert "ok: [localhost]" in rollout and "changed:" not in rollout, rollout
+    assert "Running upgrade" not in again.out
 
 
 def test_every_service_healthy_and_production_publishes_only_traefik_and_mqtt(stack):
@@ -87,8 +87,8 @@ def test_every_service_healthy_and_production_publishes_only_traefik_and_mqtt(st
     assert set(services) == expected
     assert all(state == ("running", "healthy") for state in services.values()), services
     published = set()
-    for service in services:
-        out = sh("docker", "port", "taylordash-%s-1" % service).stdout
+    for cid in container_ids().values():
+        out = sh("docker", "port", cid).stdout
         published |= {line.split(" -> ")[1].rsplit(":", 1)[1] for line in out.splitlines() if " -> " in line}
     assert published == {"80", "443", "1883"}
 
@@ -256,14 +256,17 @@ def test_check_diff_of_a_new_secret_shows_its_name_only(stack):
 
 def test_one_variable_recreates_exactly_its_service(stack):
     before = container_ids()
-    # Neither has dependents (a recreated dependency also recreates what depends_on it).
-    changed = {"taylordash_service_overrides": {"victoriametrics": {"limits": {"memory": "600m"}}},
+    # The backend depends_on mosquitto: the infrastructure phase recreates mosquitto and leaves the app's
+    # containers alone (only the app phase replaces them, start-first).
+    changed = {"taylordash_service_overrides": {"victoriametrics": {"limits": {"memory": "600m"}},
+                                                "mosquitto": {"limits": {"pids": 129}}},
                "infrastructure_alertmanager_repeat_interval": "3h"}
     try:
         run = redeploy(extra_vars=changed, tags="infrastructure")
         assert run.rc == 0, run
         after = container_ids()
-        assert {name for name in before if before[name] != after.get(name)} == {"victoriametrics", "alertmanager"}
+        assert {name for name in before if before[name] != after.get(name)} == {
+            "victoriametrics", "alertmanager", "mosquitto"}
         limit = sh("docker", "inspect", "-f", "{{.HostConfig.Memory}}", after["victoriametrics"]).stdout.strip()
         assert limit == str(600 * 1024 * 1024)
         assert "repeat_interval: 3h" in (DEPLOY_DIR / "config/alertmanager/alertmanager.yml").read_text()
@@ -271,7 +274,7 @@ def test_one_variable_recreates_exactly_its_service(stack):
         restored = redeploy(tags="infrastructure")
     assert restored.rc == 0, restored
     final = container_ids()
-    assert {name for name in before if final[name] != after[name]} == {"victoriametrics", "alertmanager"}
+    assert {name for name in before if final[name] != after[name]} == {"victoriametrics", "alertmanager", "mosquitto"}
 
 
 def test_a_failing_service_is_named_with_its_last_log_lines(stack):

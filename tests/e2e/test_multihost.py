@@ -238,8 +238,16 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     assert back.rc == 0, back
     assert {app: version(hosts, app) for app in ("app1", "app2", "app3")} == before
     for app in ("app1", "app2"):
-        state = hosts.exec(app, "docker", "inspect", "-f", "{{.State.Health.Status}}", "taylordash-backend-1").stdout
+        ids = hosts.exec(app, "docker", "ps", "-q", "--filter", "label=com.docker.compose.service=backend").stdout.split()
+        assert len(ids) == 1, (app, ids)
+        state = hosts.exec(app, "docker", "inspect", "-f", "{{.State.Health.Status}}", ids[0]).stdout
         assert state.strip() == "healthy", (app, state)
+    # A second rollback does not move forward again: nothing earlier is kept.
+    twice = playbook("rollback.yml", "-i", str(hosts.inventory_path), "--limit", "app1,app2",
+                     extra_vars=dict(deployed["extra"], taylordash_serial=1), stack_vars=False)
+    assert twice.rc == 0 and twice.changed == 0, twice
+    assert twice.out.count("already run the earliest image kept here") == 2, twice
+    assert {app: version(hosts, app) for app in ("app1", "app2", "app3")} == before
 
 
 def test_health_check_across_hosts_summarises_each_host(hosts, deployed):

@@ -6,6 +6,7 @@ Development: uvicorn app.main:app --reload --port 3000
 
 import hmac
 import logging
+import socket
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from .config import Settings
 from .db import make_engine, projects
 
 log = logging.getLogger("taylordash.api")
+# The container's host name (its short ID under Docker).
+INSTANCE = socket.gethostname()
 
 
 class ProjectIn(BaseModel):
@@ -52,6 +55,15 @@ def create_app(settings=None):
     app = FastAPI(title="TaylorDash API", lifespan=lifespan, docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
     app.add_middleware(metrics.MetricsMiddleware)
+
+    @app.middleware("http")
+    async def version_header(request: Request, call_next):
+        """Every answer names the version and the instance (container) that gave it: a rolling upgrade's
+        load test sees both versions, or both containers of one version, answer."""
+        response = await call_next(request)
+        response.headers["X-App-Version"] = request.app.state.settings.app_version
+        response.headers["X-App-Instance"] = INSTANCE
+        return response
 
     @app.get("/api/health")
     def health(request: Request):

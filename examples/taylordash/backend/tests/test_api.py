@@ -2,6 +2,7 @@
 
 import json
 import queue
+import socket
 import threading
 import uuid
 
@@ -28,6 +29,8 @@ def test_health_ok(server):
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "version": server.version,
                                "checks": {"database": "ok", "mqtt": "ok"}}
+    assert response.headers["x-app-version"] == server.version
+    assert response.headers["x-app-instance"] == socket.gethostname()
 
 
 def test_health_503_when_broker_refuses_credentials(start_server, mosquitto):

@@ -27,9 +27,15 @@ def _image(repo_tags, image_id):
 ROLLBACK_REPOS = {"backend": "td/backend", "frontend": "td/frontend"}
 
 
+def _box(service, image_id, image, state="running", oneoff="False"):
+    return {"Labels": {"com.docker.compose.service": service, "com.docker.compose.oneoff": oneoff},
+            "ImageID": image_id, "Image": image, "State": state}
+
+
 def _running(backend_id, frontend_id):
-    return [{"item": "backend", "container": {"Image": backend_id, "Config": {"Image": "td/backend:run"}}},
-            {"item": "frontend", "container": {"Image": frontend_id, "Config": {"Image": "td/frontend:f1"}}}]
+    """As docker_host_info lists them: found by label, not by a -1 name; a one-off and an exited leftover aside."""
+    return [_box("backend", "b0", "td/backend:older", state="exited"), _box("backend", backend_id, "td/backend:run"),
+            _box("backend", "bx", "td/backend:x", oneoff="True"), _box("frontend", frontend_id, "td/frontend:f1")]
 
 
 def test_rollback_returns_to_previous_when_the_current_image_runs():
@@ -38,6 +44,13 @@ def test_rollback_returns_to_previous_when_the_current_image_runs():
     out = f.rollback_refs(kept, _running("b2", "f1"), ROLLBACK_REPOS)
     assert out == {"refs": {"backend": "td/backend:old", "frontend": "td/frontend:f1"}, "back": ["backend"],
                    "kept": ["frontend"]}
+
+
+def test_a_second_rollback_does_not_move_forward_again():
+    """After a rollback, keep left `old` current and no previous (image_keep_plan with rollback): nothing to do."""
+    kept = [_image(["td/backend:old", "td/backend:current"], "b1"), _image(["td/frontend:f1", "td/frontend:current"], "f1")]
+    out = f.rollback_refs(kept, _running("b1", "f1"), ROLLBACK_REPOS)
+    assert out["back"] == [] and out["kept"] == ["backend", "frontend"] and out["refs"]["backend"] == "td/backend:run"
 
 
 def test_rollback_after_a_failed_rollout_returns_to_the_last_healthy_image():
@@ -59,14 +72,6 @@ def test_build_context_spec_reads_the_tree_and_hashes_the_rendered_files(tmp_pat
     assert spec["files"] == {"build-ca.crt": "/etc/ca.crt"} and spec["base_images"] == ["t/py:1", "t/py:1"]
     with pytest.raises(AnsibleFilterError, match="nope"):
         f.build_context_spec(dict(build, src=str(tmp_path / "nope")), [], {}, {}, {}, "/opt/b")
-
-
-def test_migration_due_reads_a_compose_plan_result():
-    plan = {"services": [{"service": "backend", "action": "none", "why": "as wanted"}],
-            "started": {"backend": "2026-12-01T10:00:00.000000000Z", "postgres": "2026-12-01T10:00:00.000000000Z"}}
-    assert f.migration_due(plan) is False
-    plan["services"][0]["action"] = "recreate"
-    assert f.migration_due(plan) is True
 
 
 def test_a_build_template_comes_from_the_first_operator_directory_that_has_it():

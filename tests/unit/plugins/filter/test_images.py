@@ -93,6 +93,17 @@ def test_keep_previous_is_the_one_current_before_not_the_newest():
     assert names(plan["remove"]) == [REPO + ":c3"]
 
 
+def test_a_rollback_moves_current_back_and_leaves_no_previous_to_move_forward_to():
+    """After rollback.yml returned to `old`: current is `old`, nothing is previous (the newer `mid` keeps its own
+    tag, so a later deploy can name it), and a second rollback finds nothing earlier."""
+    apps = [img("mid", REPO + ":b2", CUR, created=200), img("old", REPO + ":a1", PREV, created=100)]
+    plan = image_keep_plan(apps, [], [REPO], [REPO + ":a1"], 2, rollback=True)
+    assert marks(plan) == {CUR: "old"}
+    assert plan["remove"] == [{"repository": REPO, "id": "sha256:old", "name": PREV}]
+    after = [img("mid", REPO + ":b2", created=200), img("old", REPO + ":a1", CUR, created=100)]
+    assert image_keep_plan(after, [], [REPO], [REPO + ":a1"], 2, rollback=True) == {"tag": [], "remove": []}
+
+
 def test_keep_never_removes_an_image_a_container_uses():
     plan = image_keep_plan(APPS, [{"ImageID": "sha256:older"}], [REPO], [REPO + ":c3"], 2)
     assert names(plan["remove"]) == [REPO + ":a1"]
