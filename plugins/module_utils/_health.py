@@ -59,21 +59,31 @@ def _ports(publishers):
 
 def service_rows(items, expected):
     """One row per expected service (then any other the project runs). A service without a container is
-    missing; one that is not running, or running but not healthy, fails."""
+    missing; one with a container that is not running, or running but not healthy, fails: every container
+    of a service counts (several replicas, or one a start-first upgrade left beside the new one)."""
     by_service = {}
     for item in items:
-        by_service.setdefault(item.get("Service"), item)
+        by_service.setdefault(item.get("Service"), []).append(item)
     rows = []
     for name in list(expected) + sorted(set(by_service) - set(expected)):
-        item = by_service.get(name)
-        if item is None:
+        group = by_service.get(name)
+        if not group:
             rows.append({"name": name, "kind": "service", "state": "missing", "health": "-", "ports": [],
                          "ok": False, "detail": "no container"})
             continue
-        health = item.get("Health") or ""
-        ok = item.get("State") == "running" and health in ("", "healthy")
-        rows.append({"name": name, "kind": "service", "state": item.get("State", "?"), "health": health or "none",
-                     "ports": _ports(item.get("Publishers")), "ok": ok, "detail": item.get("Status", "")})
+        bad = [item for item in group
+               if not (item.get("State") == "running" and (item.get("Health") or "") in ("", "healthy"))]
+        shown = bad[0] if bad else group[0]
+        health = shown.get("Health") or ""
+        detail = shown.get("Status", "")
+        if len(group) > 1:
+            detail = "%d containers, %d not healthy (%s: %s)" % (len(group), len(bad), shown.get("Name", "?"), detail) \
+                if bad else "%d containers" % len(group)
+        ports = []
+        for item in group:
+            ports += [port for port in _ports(item.get("Publishers")) if port not in ports]
+        rows.append({"name": name, "kind": "service", "state": shown.get("State", "?"), "health": health or "none",
+                     "ports": ports, "ok": not bad, "detail": detail})
     return rows
 
 

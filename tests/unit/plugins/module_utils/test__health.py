@@ -30,6 +30,18 @@ def test_running_healthy_and_unhealthy_and_missing_services():
                                 "ports": [], "ok": False, "detail": "no container"}
 
 
+@pytest.mark.parametrize("states,ok,detail", [
+    ([("running", "healthy"), ("running", "healthy")], True, "2 containers"),
+    ([("running", "healthy"), ("running", "unhealthy")], False, "2 containers, 1 not healthy (td-backend-2: s1)"),
+    ([("exited", ""), ("running", "healthy")], False, "2 containers, 1 not healthy (td-backend-1: s0)"),
+])
+def test_every_container_of_a_service_counts(states, ok, detail):
+    lines = [ps(Service="backend", Name="td-backend-%d" % (i + 1), State=state, Health=health, Status="s%d" % i)
+             for i, (state, health) in enumerate(states)]
+    [row] = h.service_rows(h.parse_ps(lines), ["backend"])
+    assert (row["ok"], row["detail"]) == (ok, detail)
+
+
 def test_a_json_array_line_is_read_too_and_an_unexpected_service_is_listed():
     rows = h.service_rows(h.parse_ps([json.dumps([{"Service": "a", "State": "running"},
                                                   {"Service": "stray", "State": "running"}])]), ["a"])
