@@ -127,7 +127,7 @@ def test_postgres_row_survives_compose_down_and_redeploy(stack):
     assert made.returncode == 0, made.stderr
     compose("down")
     assert container_ids() == {}
-    again = redeploy(tags="infrastructure")
+    again = redeploy()
     assert again.rc == 0, again
     rows = psql(password, "select note from e2e_survival")
     assert marker in rows.stdout.split(), rows.stderr
