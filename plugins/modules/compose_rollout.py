@@ -348,6 +348,24 @@ def _apply(engine, step, spec, throttle, lines, marker, undrained):
     return new
 
 
+def _create(engine, fresh, lines):
+    """Start the services of `fresh` ((spec, step) pairs, none of which has a container) in one `up`, and wait
+    for all of them; returns service -> the IDs started. A failure names every service that is not healthy."""
+    names = [spec["name"] for spec, _step in fresh]
+    argv = engine.compose + ["up", "--detach", "--no-recreate"]
+    for spec, _step in fresh:
+        argv += ["--scale", "%s=%d" % (spec["name"], spec["replicas"])]
+    engine.run(argv + names, "docker compose up %s" % " ".join(names))
+    found = dict((name, [c["Id"] for c in _rollout.service_containers(engine.containers(engine.project), name)])
+                 for name in names)
+    timeout = max(spec["health_timeout"] for spec, _step in fresh)
+    if _wait(engine, [cid for ids in found.values() for cid in ids], timeout) != "healthy":
+        sick = [name for name in names if _rollout.wait_verdict(engine.inspect(found[name])) != "healthy"]
+        raise RolloutFailed("%s did not become healthy within %gs.%s" % (
+            ", ".join(sick), timeout, engine.logs([cid for name in sick for cid in found[name]], lines)))
+    return found
+
+
 def _write_candidate(app_file, private):
     """The candidate compose file: hidden beside the live one, or (check mode) in a directory of its own."""
     directory = tempfile.mkdtemp(prefix="compose-rollout-") if private else os.path.dirname(app_file["path"]) or "."
@@ -456,10 +474,16 @@ def main():
                     raise RolloutFailed("The migration (%s) failed (rc %d); nothing that runs or is rendered changed:\n%s"
                                         % (migrate["service"], rc, (out + err).strip()[-4000:]))
                 result["migrated"] = "Running upgrade" in out + err
+        # Services without any container (a first deploy, a stack brought down) have nothing serving to
+        # protect: created together, in one `up`, and waited for together.
+        created = {}
+        fresh = [(spec, step) for spec, step in zip(params["services"], steps) if step["action"] == "create"]
+        if fresh and not module.check_mode:
+            created = _create(engine, fresh, params["log_lines"])
         for spec, step in zip(params["services"], steps):
             row = {"service": spec["name"], "action": step["action"], "why": step["why"], "keep": step["keep"],
-                   "started": [], "retired": step["retire"]}
-            if not module.check_mode:
+                   "started": created.get(spec["name"], []), "retired": step["retire"]}
+            if not module.check_mode and step["action"] != "create":
                 row["started"] = _apply(engine, step, spec, params["throttle"], params["log_lines"],
                                         params["drain_marker"], undrained)
             rows.append(row)
