@@ -15,6 +15,7 @@ merged over it key by key) says where a service runs and how others reach it::
                                   # after the proxy stopped routing to it (start-first upgrades)
       health_timeout: 180s        # how long a new app container may take to turn healthy
       enabled: true               # does it run at all
+      user: 999                   # the uid its image runs as (the files it reads are owned by it)
       limits: {memory: 1g, cpus: 1.0, pids: 512}
       ports:                      # endpoints other services call, by a name unique in the catalogue
         postgres:
@@ -46,7 +47,7 @@ import re
 from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
 
 ENTRY_KEYS = frozenset(("group", "image", "replicable", "replicas", "drain", "health_timeout", "enabled", "limits",
-                        "ports", "metrics", "healthcheck", "routes"))
+                        "ports", "metrics", "healthcheck", "routes", "user"))
 ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
@@ -212,6 +213,9 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             say(name, key, text)
         for key, text in _update_errors(entry):
             say(name, key, text)
+        if "user" in entry and (isinstance(entry["user"], bool) or not str(entry["user"]).isdigit()
+                                or int(entry["user"]) < 1):
+            say(name, "user", "%r is not a uid (a whole number above 0)" % (entry["user"],))
         ports = entry.get("ports", {})
         if not isinstance(ports, dict):
             say(name, "ports", "must map endpoint names to {container, port, callers, public}")

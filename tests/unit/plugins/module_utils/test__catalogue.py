@@ -486,3 +486,9 @@ def test_several_replicas_of_a_service_that_publishes_a_host_port_are_refused_on
         " there for callers on other hosts): run 1 per host (set it in taylordash_service_overrides.backend)"]
     assert c.replica_errors(SHIPPED, publish, "app1") == []
     assert c.replica_errors(with_(backend={"replicas": 2}), [], "app1") == []
+
+
+@pytest.mark.parametrize("user", [0, -1, "mosquitto", True, 1.5])
+def test_a_user_is_a_uid_above_zero(user):
+    found = c.errors(with_(mosquitto={"user": user}))
+    assert [e for e in found if "mosquitto.user: %r is not a uid" % (user,) in e], found
