@@ -58,6 +58,25 @@ def engine_name(ref):
     return ref
 
 
+IMAGE_INSPECT_FORMAT = "{{json .RepoTags}} {{.Id}}"
+
+
+def image_inspect_argv(refs):
+    """The `docker image inspect` call whose output parse_image_ids reads."""
+    return ["docker", "image", "inspect", "--format", IMAGE_INSPECT_FORMAT] + list(refs)
+
+
+def parse_image_ids(out):
+    """{repo tag: image ID} from image_inspect_argv's output (a missing image makes inspect exit 1, but the
+    others are still printed, one "[tags] id" line each)."""
+    ids = {}
+    for line in out.splitlines():
+        tags, _sep, image_id = line.rpartition(" ")
+        for tag in json.loads(tags or "[]") or []:
+            ids[tag] = image_id
+    return ids
+
+
 def service_plan(hashes, images, image_ids, containers, networks=None):
     """One row per service and per orphan container, in service order: {service, action, why}.
 

@@ -126,15 +126,7 @@ def main():
                         "label=%s=%s" % (_compose.PROJECT, params["project_name"])], "docker ps").split()
     containers = json.loads(_run(module, ["docker", "inspect"] + ids, "docker inspect")) if ids else []
     refs = sorted(set(_compose.engine_name(ref) for ref in images.values() if ref))
-    image_ids = {}
-    if refs:
-        # A missing image makes inspect exit 1 but still prints the others.
-        rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{json .RepoTags}} {{.Id}}"]
-                                          + refs)
-        for line in out.splitlines():
-            tags, _sep, image_id = line.rpartition(" ")
-            for tag in json.loads(tags or "[]") or []:
-                image_ids[tag] = image_id
+    image_ids = _compose.parse_image_ids(module.run_command(_compose.image_inspect_argv(refs))[1]) if refs else {}
     rows = _compose.service_plan(hashes, images, image_ids, containers, networks)
     if params["services"] is not None:
         rows = [row for row in rows if row["service"] in params["services"] or row["action"] == "remove"]

@@ -225,14 +225,7 @@ def _wanted(engine, services):
     hashes = _compose.parse_hashes(engine.run(engine.compose + ["config", "--hash", ",".join(services)],
                                               "docker compose config --hash").splitlines())
     refs = sorted(set(_compose.engine_name(images[name]) for name in services if images.get(name)))
-    ids = {}
-    if refs:
-        rc, out, err = engine.module.run_command(["docker", "image", "inspect", "--format",
-                                                  "{{json .RepoTags}} {{.Id}}"] + refs)
-        for line in out.splitlines():
-            tags, _sep, image_id = line.rpartition(" ")
-            for tag in json.loads(tags or "[]") or []:
-                ids[tag] = image_id
+    ids = _compose.parse_image_ids(engine.module.run_command(_compose.image_inspect_argv(refs))[1]) if refs else {}
     wanted = {"*": sorted(config.get("services") or {})}
     for name in services:
         spec = (config.get("services") or {}).get(name)

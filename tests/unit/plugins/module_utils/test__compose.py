@@ -139,3 +139,9 @@ def test_a_migration_is_due_for_a_backend_the_plan_does_not_name_and_not_for_a_r
     assert _compose.migration_due({}, [], "backend", "postgres") is True
     rows = [{"service": "backend", "action": "none", "why": ""}]
     assert _compose.migration_due({"backend": "2026-12-01T10:00:00.000000000Z"}, rows, "backend", "postgres") is False
+
+
+def test_image_ids_are_read_from_inspect_output_even_when_one_image_is_missing():
+    out = '["t/backend:abc","t/backend:current"] sha256:be\n[] sha256:dangling\n'
+    assert _compose.parse_image_ids(out) == {"t/backend:abc": "sha256:be", "t/backend:current": "sha256:be"}
+    assert _compose.image_inspect_argv(["a"])[-2:] == ["{{json .RepoTags}} {{.Id}}", "a"]
