@@ -388,6 +388,9 @@ def _migration_due(migrate, steps, containers):
     return _compose.migration_due(_compose.started(containers), rows, migrate["before"], migrate.get("database"))
 
 
+# A service's drain period and stop grace period unless it sets its own (an orphan has none).
+DRAIN, GRACE = 5, 10
+
 # Steps that change something (a `wait` only waits for containers that already run as wanted).
 CHANGES = ("create", "start-first", "stop-first", "converge", "remove")
 
@@ -411,9 +414,9 @@ def main():
             services=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
                 replicas=dict(type="int", default=1),
-                drain=dict(type="float", default=5),
+                drain=dict(type="float", default=DRAIN),
                 health_timeout=dict(type="float", default=180),
-                grace=dict(type="int", default=10),
+                grace=dict(type="int", default=GRACE),
             )),
             drain_marker=dict(type="path", default=_rollout.DRAIN_MARKER),
             throttle=dict(type="float", default=2),
@@ -487,7 +490,7 @@ def main():
             rows.append({"service": name, "action": "remove", "why": "no longer a service", "keep": [],
                          "started": [], "retired": ids})
             if not module.check_mode:
-                undrained += _retire(engine, ids, {"drain": 5, "grace": 10}, params["throttle"],
+                undrained += _retire(engine, ids, {"drain": DRAIN, "grace": GRACE}, params["throttle"],
                                      params["drain_marker"])
         if file_changed and not module.check_mode:
             os.rename(candidate, app_file["path"])
