@@ -73,6 +73,22 @@ class Load:
             thread.join(self.timeout + 5)
         self.ended = time.monotonic()
 
+    def around(self, action, margin=2.0):
+        """Run `action()` under this load, which starts `margin` seconds before it and stops `margin` seconds
+        after it returns; returns its result. Raises RuntimeError when the load stopped by its own limits
+        before the end (whatever came after was not observed)."""
+        self.start()
+        try:
+            time.sleep(margin)
+            result = action()
+            finished = time.monotonic() - self.started
+            time.sleep(margin)
+        finally:
+            self.stop()
+        if self.hit_limit or not self.records or max(r["at"] for r in self.records) <= finished:
+            raise RuntimeError("the load ended before the action did: %s" % self.summary())
+        return result
+
     def wait(self):
         """Until the limits stop every thread by themselves."""
         for thread in self._threads:

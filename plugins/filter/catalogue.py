@@ -55,9 +55,15 @@ def catalogue_labels(catalogue, name, project, enabled=True):
     return dict(_catalogue.traefik_labels(catalogue, name, project, enabled))
 
 
-def catalogue_file_routes(catalogue, endpoints, project, enabled, interval):
-    """Traefik's file-provider routes to the enabled services on other hosts."""
-    return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval)
+def catalogue_file_routes(catalogue, endpoints, project, enabled, interval, leave_out=()):
+    """Traefik's file-provider routes to the enabled services on other hosts, without the addresses in
+    `leave_out`."""
+    return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval, leave_out)
+
+
+def traefik_routes_pending(api_services, routes, managed):
+    """What Traefik's API (/api/http/services) does not route yet as `routes` says (see _catalogue.routes_pending)."""
+    return _catalogue.routes_pending(api_services, routes, managed)
 
 
 def catalogue_rollout(catalogue, names, health_timeout):
@@ -76,4 +82,4 @@ class FilterModule(object):
                 "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
                 "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
                 "catalogue_file_routes": catalogue_file_routes, "catalogue_rollout": catalogue_rollout,
-                "catalogue_replica_errors": catalogue_replica_errors}
+                "catalogue_replica_errors": catalogue_replica_errors, "traefik_routes_pending": traefik_routes_pending}

@@ -516,15 +516,19 @@ def traefik_labels(services, name, project, enabled=True):
     return labels
 
 
-def file_routes(services, endpoints, project, enabled, interval):
+def file_routes(services, endpoints, project, enabled, interval, leave_out=()):
     """Traefik's file-provider configuration routing the enabled services' routes to the hosts that run
-    them (endpoints: endpoint -> host:port list), each server health-checked on the route's `health`."""
+    them (endpoints: endpoint -> host:port list), each server health-checked on the route's `health`.
+
+    leave_out: addresses whose servers are left out (hosts whose app is about to be replaced in place); a
+    route left with no server is left out whole (Traefik then answers 404, never a stale host)."""
     routers, backends = {}, {}
+    gone = set(leave_out or ())
     for name, entry in services.items():
         if name not in enabled:
             continue
         for route in entry.get("routes") or []:
-            targets = endpoints.get(route["port"])
+            targets = [t for t in endpoints.get(route["port"]) or [] if t.rsplit(":", 1)[0] not in gone]
             if not targets:
                 continue
             router = "%s-%s" % (project, route["name"])
@@ -534,6 +538,29 @@ def file_routes(services, endpoints, project, enabled, interval):
                 balancer["healthCheck"] = {"path": route["health"], "interval": interval, "timeout": "3s"}
             backends[router] = {"loadBalancer": balancer}
     return {"http": {"routers": routers, "services": backends}} if routers else {}
+
+
+def routes_pending(api_services, routes, managed):
+    """What Traefik does not route yet as `routes` (file_routes' configuration) says, from its API's
+    /api/http/services list: one line per service whose servers differ (missing, or still there after
+    being left out); an empty list once Traefik has applied the file. managed: the names of every service
+    the file can define (a route left with no server is no longer in `routes` and must be gone)."""
+    wanted = dict((name, sorted(s["url"] for s in backend["loadBalancer"]["servers"]))
+                  for name, backend in ((routes or {}).get("http") or {}).get("services", {}).items())
+    served = {}
+    for service in api_services or []:
+        name = (service.get("name") or "").rsplit("@", 1)
+        if len(name) == 2 and name[1] == "file" and "loadBalancer" in service:
+            served[name[0]] = sorted(s.get("url", "") for s in service["loadBalancer"].get("servers") or [])
+    pending = []
+    for name in sorted(set(managed) | set(wanted)):
+        if name not in wanted:
+            if name in served:
+                pending.append("%s: still routed to %s" % (name, ", ".join(served[name])))
+        elif served.get(name) != wanted[name]:
+            pending.append("%s: Traefik routes to %s, the file to %s" % (
+                name, ", ".join(served.get(name) or ["nothing"]), ", ".join(wanted[name])))
+    return pending
 
 
 def local_endpoints(services):

@@ -171,6 +171,12 @@ file_changed:
   description: Whether O(app_file.path) was (in check mode, would be) replaced.
   returned: always
   type: bool
+in_place:
+  description: The services replaced (in check mode, to be replaced) stop-first, in place on their fixed host
+    port - the host serves none of them for a while, so a proxy on another host should leave it out first.
+  returned: success
+  type: list
+  elements: str
 """
 
 import json
@@ -389,7 +395,8 @@ def _migration_due(migrate, steps, containers):
 
 
 # A service's drain period and stop grace period unless it sets its own (an orphan has none).
-DRAIN, GRACE = 5, 10
+DRAIN = 5
+GRACE = 10
 
 # Steps that change something (a `wait` only waits for containers that already run as wanted).
 CHANGES = ("create", "start-first", "stop-first", "converge", "remove")
@@ -442,7 +449,7 @@ def main():
         # A fresh host in check mode: the infrastructure phase has not written the project yet.
         result["services"] = [{"service": spec["name"], "action": "create", "why": "the project is not written yet",
                                "keep": [], "started": [], "retired": []} for spec in params["services"]]
-        module.exit_json(**dict(result, changed=True))
+        module.exit_json(**dict(result, changed=True, in_place=[]))
     engine = Engine(module, None)
     engine.project = params["project_name"]
     candidate, rows, undrained = None, [], []
@@ -510,7 +517,8 @@ def main():
                     "the drain marker %s in time (a healthcheck of your own should test it)"
                     % (name, params["drain_marker"]))
     result.update(services=rows, changed=file_changed or result["migrated"]
-                  or any(row["action"] in CHANGES for row in rows))
+                  or any(row["action"] in CHANGES for row in rows),
+                  in_place=[row["service"] for row in rows if row["action"] == "stop-first"])
     if module._diff and result["changed"]:
         result["diff"] = [{"prepared": "".join("%s: %s (%s)\n" % (row["service"], row["action"], row["why"])
                                                for row in rows if row["action"] in CHANGES)}]

@@ -5,6 +5,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -14,6 +15,9 @@ from acme import (PEBBLE_ENV, TEST_CA_NAME, acme_vars, assert_chain_verifies, ma
                   wait_for_issued, wait_for_pebble)
 from conftest import ROOT, ansible_env, playbook
 from multihost.hosts import TestHosts
+
+sys.path.insert(0, str(ROOT / "bench"))
+from loadgen import Load  # noqa: E402
 
 GROUPS = {"core": ["proxy", "data", "monitoring"], "app1": ["app"], "app2": ["app"], "app3": ["app"]}
 
@@ -88,10 +92,23 @@ def keep(name, run):
     return run
 
 
-def https(hosts, path, host=DOMAIN):
-    ca = hosts.exec("core", "cat", "/opt/taylordash/pki/ca.crt").stdout
+def core_ca(hosts):
+    """The local CA of core's Traefik, as a file here."""
     ca_file = hosts.workdir / "ca.crt"
-    ca_file.write_text(ca)
+    ca_file.write_text(hosts.exec("core", "cat", "/opt/taylordash/pki/ca.crt").stdout)
+    return ca_file
+
+
+def under_load(hosts, run):
+    """`run` while 4 clients call /api/projects through core's Traefik (bench/loadgen.py), from 2 s before
+    until 2 s after it."""
+    load = Load(DOMAIN, "/api/projects", ca=str(core_ca(hosts)), address=hosts.ip("core"), concurrency=4,
+                max_requests=500000, max_seconds=1500, expect="json")
+    return load.around(run), load
+
+
+def https(hosts, path, host=DOMAIN):
+    ca_file = core_ca(hosts)
     proc = subprocess.run(["curl", "-sS", "--max-time", "15", "--resolve", "%s:443:%s" % (host, hosts.ip("core")),
                            "--cacert", str(ca_file), "-o", "-", "-w", "\n%{http_code}", "https://%s%s" % (host, path)],
                           capture_output=True, text=True, check=False)
@@ -219,23 +236,38 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     failing = failing_inventory(hosts, "app2", {"test": ["CMD", "false"], "interval": "2s", "retries": 2,
                                                 "start_period": "0s"})
     rollout = dict(deployed["extra"], application_backend_src=str(src), taylordash_serial=1, application_wait_timeout=60)
-    run = keep("multihost-rollout", playbook("deploy-prod.yml", "-i", str(failing), "--skip-tags", "engine,images",
-                                             extra_vars=rollout, stack_vars=False))
+    # Under load through core's Traefik: app1 is replaced in place (out of the routes first, back once
+    # healthy), app2's new version never turns healthy (it stays out), app3 is not reached. No request fails.
+    run, load = under_load(hosts, lambda: keep("multihost-rollout", playbook(
+        "deploy-prod.yml", "-i", str(failing), "--skip-tags", "engine,images", extra_vars=rollout, stack_vars=False)))
     assert run.rc != 0, run
+    summary = load.summary()
+    assert summary["failed"] == 0 and summary["requests"] > 50, summary
+    assert run.out.count("Leave the batch's hosts replaced in place out of the proxy's routes") == 2, run
+    assert "Write the routes to the app on other hosts without app1" in run.out, run
+    assert "Write the routes to the app on other hosts, every host" in run.out, run
+    assert "Write the routes to the app on other hosts without app2" in run.out, run
+    routes = hosts.exec("core", "cat", "/opt/taylordash/config/traefik/dynamic/apps.yml").stdout
+    assert hosts.ip("app2") not in routes and hosts.ip("app1") in routes and hosts.ip("app3") in routes, routes
     assert "app2 failed in" in run.out and "the hosts after it keep" in run.out, run
     assert "taylordash-backend-1" in run.out or "backend-1" in run.out, "no container logs of the failing backend"
     after = {app: version(hosts, app) for app in ("app1", "app2", "app3")}
     assert after["app1"] != before["app1"], after
     assert after["app3"] == before["app3"], after
-    # The app keeps answering through Traefik: its health check takes app2 out of rotation.
-    time.sleep(5)
+    # Both versions answered through Traefik while app1 was replaced.
+    assert set(summary["versions"]) == {before["app1"], after["app1"]}, summary
     for _ in range(6):
         code, body = https(hosts, "/api/health")
         assert code == 200, body
 
-    back = keep("multihost-rollback", playbook("rollback.yml", "-i", str(hosts.inventory_path), "--limit", "app1,app2",
-                    extra_vars=dict(deployed["extra"], taylordash_serial=1), stack_vars=False))
+    back, load = under_load(hosts, lambda: keep("multihost-rollback", playbook(
+        "rollback.yml", "-i", str(hosts.inventory_path), "--limit", "app1,app2",
+        extra_vars=dict(deployed["extra"], taylordash_serial=1), stack_vars=False)))
     assert back.rc == 0, back
+    summary = load.summary()
+    assert summary["failed"] == 0 and summary["requests"] > 50, summary
+    routes = hosts.exec("core", "cat", "/opt/taylordash/config/traefik/dynamic/apps.yml").stdout
+    assert all(hosts.ip(app) in routes for app in ("app1", "app2", "app3")), routes
     assert {app: version(hosts, app) for app in ("app1", "app2", "app3")} == before
     for app in ("app1", "app2"):
         ids = hosts.exec(app, "docker", "ps", "-q", "--filter", "label=com.docker.compose.service=backend").stdout.split()

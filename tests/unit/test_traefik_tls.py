@@ -35,6 +35,9 @@ BASE = {"ansible_managed": "managed", "taylordash_project_name": "taylordash", "
         "taylordash_host_plan": {"endpoints": {"backend": ["10.0.0.2:8000"], "frontend": ["10.0.0.2:8080"]},
                                "local": ["traefik", "socket-proxy"]},
         "taylordash_catalogue": CATALOGUE, "taylordash_enabled_services": ["backend", "frontend"]}
+# What roles/proxy/vars/main.yml hands apps.yml.j2: the routes as the proxy host reaches the app hosts.
+BASE["_proxy_app_routes"] = catalogue_filters.catalogue_file_routes(
+    CATALOGUE, BASE["taylordash_host_plan"]["endpoints"], "taylordash", BASE["taylordash_enabled_services"], "5s")
 
 
 def _render(templates, name, **values):

@@ -389,6 +389,65 @@ def test_file_routes_to_every_app_host_with_health_checks():
     assert c.file_routes(SHIPPED, {}, "taylordash", ["backend"], "5s") == {}
 
 
+@pytest.mark.parametrize("leave_out,api,web", [
+    ([], ["http://10.0.0.2:8000", "http://10.0.0.3:8000"], ["http://10.0.0.2:8080"]),
+    (["10.0.0.2"], ["http://10.0.0.3:8000"], None),
+    (["10.0.0.3"], ["http://10.0.0.2:8000"], ["http://10.0.0.2:8080"]),
+    # Only a whole address is left out, never one that merely starts the same.
+    (["10.0.0.2", "10.0.0.33"], ["http://10.0.0.3:8000"], None),
+    (["10.0.0.2", "10.0.0.3"], None, None),
+])
+def test_file_routes_leave_hosts_out_and_drop_a_route_left_with_no_server(leave_out, api, web):
+    endpoints = {"backend": ["10.0.0.2:8000", "10.0.0.3:8000"], "frontend": ["10.0.0.2:8080"]}
+    routes = c.file_routes(SHIPPED, endpoints, "taylordash", ["backend", "frontend"], "5s", leave_out)
+    services = (routes.get("http") or {}).get("services", {})
+    routers = (routes.get("http") or {}).get("routers", {})
+    for name, urls in (("taylordash-api", api), ("taylordash-web", web)):
+        if urls is None:
+            assert name not in services and name not in routers
+        else:
+            assert [s["url"] for s in services[name]["loadBalancer"]["servers"]] == urls
+            assert routers[name]["service"] == name
+
+
+def _api(**servers):
+    """/api/http/services as Traefik lists it: file services (name -> urls) beside a Docker and an internal one."""
+    listed = [{"name": name.replace("_", "-") + "@file", "provider": "file",
+               "loadBalancer": {"servers": [{"url": u} for u in urls]}} for name, urls in servers.items()]
+    return listed + [{"name": "api@internal", "provider": "internal"},
+                     {"name": "taylordash-api@docker", "provider": "docker",
+                      "loadBalancer": {"servers": [{"url": "http://172.18.0.5:8000"}]}}]
+
+
+def _routes(**servers):
+    return {"http": {"services": {name.replace("_", "-"): {"loadBalancer": {"servers": [{"url": u} for u in urls]}}
+                                  for name, urls in servers.items()}}}
+
+
+MANAGED = ["taylordash-api", "taylordash-web"]
+
+
+@pytest.mark.parametrize("api,routes,pending", [
+    # Applied: the same servers in any order.
+    (_api(taylordash_api=["http://b:1", "http://a:1"], taylordash_web=["http://a:2"]),
+     _routes(taylordash_api=["http://a:1", "http://b:1"], taylordash_web=["http://a:2"]), []),
+    # A host left out that Traefik still routes to.
+    (_api(taylordash_api=["http://a:1", "http://b:1"], taylordash_web=["http://a:2"]),
+     _routes(taylordash_api=["http://b:1"], taylordash_web=["http://a:2"]),
+     ["taylordash-api: Traefik routes to http://a:1, http://b:1, the file to http://b:1"]),
+    # A route left with no server must be gone from Traefik.
+    (_api(taylordash_api=["http://b:1"], taylordash_web=["http://a:2"]), _routes(taylordash_api=["http://b:1"]),
+     ["taylordash-web: still routed to http://a:2"]),
+    (_api(taylordash_api=["http://b:1"]), _routes(taylordash_api=["http://b:1"]), []),
+    # Put back: Traefik has not read the file yet.
+    (_api(), _routes(taylordash_api=["http://a:1"]), ["taylordash-api: Traefik routes to nothing, the file to http://a:1"]),
+    # Nothing from Traefik at all (no answer yet).
+    (None, _routes(taylordash_api=["http://a:1"]), ["taylordash-api: Traefik routes to nothing, the file to http://a:1"]),
+])
+def test_routes_pending_compares_traefiks_file_services_with_the_file(api, routes, pending):
+    assert c.routes_pending(api, routes, MANAGED) == pending
+
+
 @pytest.mark.parametrize("route,problem", [
     ({"name": "api2", "port": "backend"}, "backend.routes[1].host: None is not a host name (every route needs one)"),
     ({"name": "api", "host": "x.example.org", "port": "backend"}, "backend.routes[1].name: api is also a route"),
