@@ -26,6 +26,11 @@ CASES = {
     ),
     "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
                               ["taylordash_services.postgres.memroy: unknown key"]),
+    # The rollout settings of an app service (issue 13's bad input).
+    "catalogue-rollout-settings": (
+        {"taylordash_service_overrides": {"backend": {"replicas": 0, "drain": "soon", "health_timeout": "0s"}}},
+        ["backend.replicas: 0 is not a whole number of containers, 1 or more",
+         "backend.drain: 'soon' is not a positive duration", "backend.health_timeout: '0s'"]),
     "minio-offline-without-image": (
         {"taylordash_image_source": "build", "taylordash_minio_enabled": True},
         ["minio has no offline build", "taylordash_minio_enabled: false"],
