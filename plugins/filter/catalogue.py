@@ -61,6 +61,11 @@ def catalogue_file_routes(catalogue, endpoints, project, enabled, interval, leav
     return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval, leave_out)
 
 
+def catalogue_depends(catalogue, name, present):
+    """docker compose's depends_on for service `name`: its `depends` among `present` (see _catalogue.compose_depends)."""
+    return _catalogue.compose_depends(catalogue, name, list(present))
+
+
 def traefik_routes_pending(api_services, routes, managed):
     """What Traefik's API (/api/http/services) does not route yet as `routes` says (see _catalogue.routes_pending)."""
     return _catalogue.routes_pending(api_services, routes, managed)
@@ -82,4 +87,5 @@ class FilterModule(object):
                 "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
                 "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
                 "catalogue_file_routes": catalogue_file_routes, "catalogue_rollout": catalogue_rollout,
-                "catalogue_replica_errors": catalogue_replica_errors, "traefik_routes_pending": traefik_routes_pending}
+                "catalogue_replica_errors": catalogue_replica_errors, "traefik_routes_pending": traefik_routes_pending,
+                "catalogue_depends": catalogue_depends}

@@ -47,7 +47,9 @@ import re
 from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
 
 ENTRY_KEYS = frozenset(("group", "image", "replicable", "replicas", "drain", "health_timeout", "enabled", "limits",
-                        "ports", "metrics", "healthcheck", "routes", "user"))
+                        "ports", "metrics", "healthcheck", "routes", "user", "depends"))
+# What a service waits for before it starts (docker compose's depends_on conditions).
+DEPENDS_CONDITIONS = ("started", "healthy")
 ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
@@ -216,6 +218,8 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
         if "user" in entry and (isinstance(entry["user"], bool) or not str(entry["user"]).isdigit()
                                 or int(entry["user"]) < 1):
             say(name, "user", "%r is not a uid (a whole number above 0)" % (entry["user"],))
+        for key, text in _depends_errors(name, entry.get("depends"), services):
+            say(name, key, text)
         ports = entry.get("ports", {})
         if not isinstance(ports, dict):
             say(name, "ports", "must map endpoint names to {container, port, callers, public}")
@@ -331,6 +335,52 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
                     say(name, "group", "no host is in group %s, while the inventory places services in %s"
                         % (entry.get("group"), ", ".join(sorted(in_use))))
     return found
+
+
+def _depends_errors(name, depends, services):
+    """(key, text) for each problem of a service's `depends`: a mapping of other services of the catalogue to
+    started or healthy, without a cycle back to the service."""
+    if depends is None:
+        return []
+    if not isinstance(depends, dict):
+        return [("depends", "must map service names to %s" % " or ".join(DEPENDS_CONDITIONS))]
+    found = []
+    for other in sorted(depends, key=str):
+        where = "depends.%s" % other
+        if other == name:
+            found.append((where, "a service cannot wait for itself"))
+        elif other not in services:
+            found.append((where, "%r is not a service of the catalogue" % (other,)))
+        elif _waits_for(services, other, name):
+            found.append((where, "%s waits for %s in turn (a cycle: neither would start)" % (other, name)))
+        if depends[other] not in DEPENDS_CONDITIONS:
+            found.append((where, "%r is not %s" % (depends[other], " or ".join(DEPENDS_CONDITIONS))))
+    return found
+
+
+def _waits_for(services, start, target):
+    """Whether `start` waits, directly or through others, for `target`."""
+    seen, todo = set(), [start]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        entry = services.get(current)
+        depends = entry.get("depends") if isinstance(entry, dict) else None
+        for other in depends if isinstance(depends, dict) else ():
+            if other == target:
+                return True
+            todo.append(other)
+    return False
+
+
+def compose_depends(services, name, present):
+    """docker compose's depends_on for a service, from its `depends`: only the services in `present` (those
+    of the same Compose project on this host; one on another host is reached over the network, not waited
+    for), each with its condition (service_started, service_healthy)."""
+    depends = services[name].get("depends") or {}
+    return dict((other, {"condition": "service_%s" % depends[other]}) for other in sorted(depends) if other in present)
 
 
 def _limit_errors(limits):

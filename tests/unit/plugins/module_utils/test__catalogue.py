@@ -551,3 +551,33 @@ def test_several_replicas_of_a_service_that_publishes_a_host_port_are_refused_on
 def test_a_user_is_a_uid_above_zero(user):
     found = c.errors(with_(mosquitto={"user": user}))
     assert [e for e in found if "mosquitto.user: %r is not a uid" % (user,) in e], found
+
+
+@pytest.mark.parametrize("changes,problem", [
+    ({"backend": {"depends": {"redis": "healthy"}}}, "backend.depends.redis: 'redis' is not a service of the catalogue"),
+    ({"backend": {"depends": {"postgres": "ready"}}}, "backend.depends.postgres: 'ready' is not started or healthy"),
+    ({"backend": {"depends": {"backend": "started"}}}, "backend.depends.backend: a service cannot wait for itself"),
+    ({"backend": {"depends": ["postgres"]}}, "backend.depends: must map service names to started or healthy"),
+    # A cycle, direct or through a third service: compose would start neither.
+    ({"postgres": {"depends": {"backend": "started"}}},
+     "postgres.depends.backend: backend waits for postgres in turn (a cycle: neither would start)"),
+    ({"postgres": {"depends": {"traefik": "started"}}, "socket-proxy": {"depends": {"postgres": "healthy"}}},
+     "postgres.depends.traefik: traefik waits for postgres in turn"),
+])
+def test_dependencies_are_checked_naming_the_service_and_key(changes, problem):
+    found = c.errors(with_(**changes))
+    assert [e for e in found if problem in e], found
+
+
+@pytest.mark.parametrize("name,present,expected", [
+    ("backend", ["postgres", "mosquitto", "traefik"],
+     {"mosquitto": {"condition": "service_healthy"}, "postgres": {"condition": "service_healthy"}}),
+    # PostgreSQL on another host: reached over the network, not waited for.
+    ("backend", ["mosquitto"], {"mosquitto": {"condition": "service_healthy"}}),
+    ("backend", [], {}),
+    ("traefik", ["socket-proxy"], {"socket-proxy": {"condition": "service_started"}}),
+    ("postgres-exporter", ["postgres"], {"postgres": {"condition": "service_started"}}),
+    ("postgres", ["backend", "mosquitto"], {}),
+])
+def test_compose_depends_on_comes_from_the_catalogue_for_the_services_on_the_host(name, present, expected):
+    assert c.compose_depends(SHIPPED, name, present) == expected
