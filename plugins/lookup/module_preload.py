@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: module_preload
+short_description: Speed only - parse the module_utils the run's modules ship once, in the controller's main process
+version_added: 0.1.0
+description:
+  - Before a module runs, the worker process that ansible-playbook forks for the task walks the module's imports to
+    pack every C(module_utils) file it needs, parsing each into a syntax tree (ansible.builtin.setup and every module
+    built on C(AnsibleModule) share most of them). A worker's parse dies with it, so every module type of a run
+    parses the same files again - about 0.3 s each, a quarter of a no-op deploy.
+  - Called in the main process (from a meta task's condition), this lookup makes that parse remember its trees for
+    the rest of the run and parses the C(module_utils) of the modules named in O(_terms) once; the workers forked
+    afterwards inherit them. A tree depends only on the file's text, so what a worker packs does not change.
+  - Never fails a run - with an ansible-core whose internals differ it does nothing and returns V(false).
+    C(tests/unit/plugins/lookup/test_module_preload.py) checks that it still takes effect with the ansible-core
+    this collection pins.
+author: taylordash-ops developers
+options:
+  _terms:
+    description: Fully qualified names of modules whose imports to parse now.
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Parse the modules' imports once (speed only)
+  ansible.builtin.meta: flush_handlers
+  when: lookup('taylordash.ops.module_preload', 'ansible.builtin.setup', 'taylordash.ops.path_state') and false
+"""
+
+RETURN = r"""
+_raw:
+  description: One element - whether the parses are remembered for this run.
+  type: list
+  elements: bool
+"""
+
+import hashlib
+
+from ansible.plugins.lookup import LookupBase
+
+_MARK = "_taylordash_remembers"
+
+
+def remember_parses(module_common):
+    """Make module_common's parse of a module's source remember its tree (by name and text) for the life of
+    this process and of the processes it forks; True when it does (now or already)."""
+    original = getattr(module_common, "_compile_module_ast", None)
+    if original is None or not callable(original):
+        return False
+    if getattr(original, _MARK, False):
+        return True
+    trees = {}
+
+    def parse_once(module_name, source_code):
+        text = source_code if isinstance(source_code, bytes) else str(source_code).encode("utf-8", "surrogateescape")
+        key = (module_name, hashlib.sha256(text).hexdigest())
+        if key not in trees:
+            trees[key] = original(module_name, source_code)
+        return trees[key]
+
+    setattr(parse_once, _MARK, True)
+    parse_once.trees = trees
+    module_common._compile_module_ast = parse_once
+    return True
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        try:
+            from ansible.executor import module_common
+            from ansible.plugins.loader import module_loader
+        except ImportError:
+            return [False]
+        try:
+            if not remember_parses(module_common):
+                return [False]
+        except Exception:  # noqa: BLE001 - speed only: whatever changed in ansible-core, the run goes on as before
+            return [False]
+        for name in terms:
+            try:
+                found = module_loader.find_plugin_with_context(name)
+                if found.resolved:
+                    # Packs the module as a worker would (the imports are parsed first, then the rest may need
+                    # the host's variables, which it does not get here: that part may fail, and is not needed).
+                    module_common.modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path,
+                                                module_args={}, templar=self._templar, task_vars={})
+            except Exception:  # noqa: BLE001 - see above
+                continue
+        return [True]
