@@ -38,6 +38,18 @@ def service_containers(containers, service):
     return sorted(found, key=lambda c: (_compose._instant(c.get("Created")), c.get("Id") or ""))
 
 
+def orphans(containers, services):
+    """service -> IDs of its containers (one-off ones aside, oldest first) for each service among the project's
+    `docker inspect` objects that no compose file names any more (`services`: those the files name)."""
+    found = {}
+    for container in sorted(containers, key=lambda c: (_compose._instant(c.get("Created")), c.get("Id") or "")):
+        labels = _labels(container)
+        name = labels.get(_compose.SERVICE)
+        if name is not None and labels.get(_compose.ONEOFF) != "True" and name not in services:
+            found.setdefault(name, []).append(container["Id"])
+    return found
+
+
 def is_current(container, config_hash, image_id, networks=()):
     """Whether a container runs the wanted configuration: Compose's hash, the image's ID, every network."""
     attached = (container.get("NetworkSettings") or {}).get("Networks") or {}

@@ -376,16 +376,6 @@ def _write_candidate(app_file, private):
     return path
 
 
-def _orphans(containers, services):
-    """The project's service containers (one-off ones aside) of services no compose file names any more."""
-    found = []
-    for container in containers:
-        labels = (container.get("Config") or {}).get("Labels") or {}
-        if labels.get(_compose.ONEOFF) != "True" and labels.get(_compose.SERVICE) not in services:
-            found.append(container)
-    return found
-
-
 def _migration_due(migrate, steps, containers):
     actions = {"create": "create", "start-first": "recreate", "stop-first": "recreate"}
     rows = [{"service": step["service"], "action": actions.get(step["action"], "none")} for step in steps]
@@ -491,9 +481,7 @@ def main():
                                         params["drain_marker"], undrained)
             rows.append(row)
         # Containers of app services no longer in the files (a service switched off): drained and removed.
-        orphans = _orphans(containers, wanted["*"])
-        for name in sorted(set(_rollout._labels(c).get(_compose.SERVICE) for c in orphans)):
-            ids = [c["Id"] for c in orphans if _rollout._labels(c).get(_compose.SERVICE) == name]
+        for name, ids in sorted(_rollout.orphans(containers, wanted["*"]).items()):
             rows.append({"service": name, "action": "remove", "why": "no longer a service", "keep": [],
                          "started": [], "retired": ids})
             if not module.check_mode:

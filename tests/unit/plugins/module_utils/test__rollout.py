@@ -112,3 +112,16 @@ def test_the_bound_on_turning_unhealthy_comes_from_the_healthcheck(check, second
 def test_a_started_container_is_waited_for_until_healthy_or_failed(states, verdict):
     containers = [box(str(i), str(i), status=status, health=health) for i, (status, health) in enumerate(states)]
     assert r.wait_verdict(containers) == verdict
+
+
+@pytest.mark.parametrize("containers,services,expect", [
+    ([box("a", "1"), box("f", "2", service="frontend")], ["backend", "frontend"], {}),
+    # A service switched off: its containers, oldest first (the engine trims the fraction's zeros).
+    ([box("n", "2026-01-01T00:00:01.5Z", service="worker"), box("m", "2026-01-01T00:00:01.25Z", service="worker"),
+      box("a", "1")], ["backend"], {"worker": ["m", "n"]}),
+    # One-off containers (a migration's `run`) are not the service's.
+    ([box("j", "1", service="migrate", oneoff=True), box("a", "1")], ["backend"], {}),
+    ([box("a", "1"), box("f", "2", service="frontend")], [], {"backend": ["a"], "frontend": ["f"]}),
+])
+def test_orphans_are_the_containers_of_services_no_file_names(containers, services, expect):
+    assert r.orphans(containers, services) == expect
