@@ -61,6 +61,11 @@ def catalogue_file_routes(catalogue, endpoints, project, enabled, interval, leav
     return _catalogue.file_routes(catalogue, endpoints, project, enabled, interval, leave_out)
 
 
+def routes_keep_out(kept, left_out, results):
+    """The app hosts the proxy's routes keep out after a batch (see _catalogue.routes_keep_out)."""
+    return _catalogue.routes_keep_out(kept, left_out, results)
+
+
 def catalogue_depends(catalogue, name, present):
     """docker compose's depends_on for service `name`: its `depends` among `present` (see _catalogue.compose_depends)."""
     return _catalogue.compose_depends(catalogue, name, list(present))
@@ -88,4 +93,4 @@ class FilterModule(object):
                 "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
                 "catalogue_file_routes": catalogue_file_routes, "catalogue_rollout": catalogue_rollout,
                 "catalogue_replica_errors": catalogue_replica_errors, "traefik_routes_pending": traefik_routes_pending,
-                "catalogue_depends": catalogue_depends}
+                "catalogue_depends": catalogue_depends, "routes_keep_out": routes_keep_out}

@@ -59,7 +59,11 @@ def remember_parses(module_common):
         return True
     trees = {}
 
-    def parse_once(module_name, source_code):
+    def parse_once(*args, **kwargs):
+        # As the pinned release calls it: (module_name, source_code). Any other call goes through untouched.
+        if len(args) != 2 or kwargs:
+            return original(*args, **kwargs)
+        module_name, source_code = args
         text = source_code if isinstance(source_code, bytes) else str(source_code).encode("utf-8", "surrogateescape")
         key = (module_name, hashlib.sha256(text).hexdigest())
         if key not in trees:

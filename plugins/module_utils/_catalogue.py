@@ -597,8 +597,12 @@ def routes_pending(api_services, routes, managed):
     the file can define (a route left with no server is no longer in `routes` and must be gone)."""
     wanted = dict((name, sorted(s["url"] for s in backend["loadBalancer"]["servers"]))
                   for name, backend in ((routes or {}).get("http") or {}).get("services", {}).items())
+    if not isinstance(api_services, list):
+        return ["Traefik's API did not list its services (no answer yet, or not the list it gives)"]
     served = {}
-    for service in api_services or []:
+    for service in api_services:
+        if not isinstance(service, dict):
+            continue
         name = (service.get("name") or "").rsplit("@", 1)
         if len(name) == 2 and name[1] == "file" and "loadBalancer" in service:
             served[name[0]] = sorted(s.get("url", "") for s in service["loadBalancer"].get("servers") or [])
@@ -611,6 +615,25 @@ def routes_pending(api_services, routes, managed):
             pending.append("%s: Traefik routes to %s, the file to %s" % (
                 name, ", ".join(served.get(name) or ["nothing"]), ", ".join(wanted[name])))
     return pending
+
+
+def routes_keep_out(kept, left_out, results):
+    """The app hosts the proxy's file-provider routes keep out after a batch: those kept out before that the
+    batch did not roll out successfully, and those it left out whose rollout did not succeed - unless its
+    result says no old container was stopped (in_place_begun empty: a failed migration, say, leaves the old
+    app serving). A host left out without a result (unreachable, dropped from the batch) stays out: what runs
+    there is unknown. results: host -> its compose_rollout result in this batch."""
+    def succeeded(result):
+        return (isinstance(result, dict) and "services" in result and not result.get("failed")
+                and not result.get("unreachable") and not result.get("skipped"))
+
+    def untouched(result):
+        return isinstance(result, dict) and result.get("failed") and result.get("in_place_begun") == []
+
+    done = set(host for host, result in (results or {}).items() if succeeded(result))
+    out = set(kept or ()) - done
+    out |= set(host for host in left_out or () if host not in done and not untouched((results or {}).get(host)))
+    return sorted(out)
 
 
 def local_endpoints(services):

@@ -112,6 +112,14 @@ options:
         description: Seconds between the stop signal and a kill, for an old container.
         type: int
         default: 10
+  in_place:
+    description:
+      - The services a plan (this module in check mode, just before) said are replaced stop-first - the services a
+        proxy on another host was told about (it left the host out of its routes). When given, a service that would
+        now be replaced stop-first without being in this list fails the run before anything is stopped.
+      - Omitted, any service may be replaced stop-first.
+    type: list
+    elements: str
   drain_marker:
     description: The file created in an old container to make its healthcheck fail (the app images' HEALTHCHECK tests it).
     type: path
@@ -175,6 +183,13 @@ in_place:
   description: The services replaced (in check mode, to be replaced) stop-first, in place on their fixed host
     port - the host serves none of them for a while, so a proxy on another host should leave it out first.
   returned: success
+  type: list
+  elements: str
+in_place_begun:
+  description: After a failure - the services whose old containers a stop-first step had stopped (nothing of them
+    serves on this host any more, so a proxy on another host should keep it out of its routes). Empty when the
+    failure came before (a failed migration, a start-first service whose old containers still serve).
+  returned: failure
   type: list
   elements: str
 """
@@ -292,8 +307,9 @@ def _fail_new(engine, spec, new, verdict, lines):
                         % (spec["name"], what, logs))
 
 
-def _apply(engine, step, spec, throttle, lines, marker, undrained):
-    """Carry one service's step out; returns the IDs started. Containers the drain missed go to `undrained`."""
+def _apply(engine, step, spec, throttle, lines, marker, undrained, begun):
+    """Carry one service's step out; returns the IDs started. Containers the drain missed go to `undrained`;
+    a service whose old containers a stop-first step stops goes to `begun` first."""
     name = spec["name"]
     if step["action"] == "none":
         return []
@@ -309,8 +325,9 @@ def _apply(engine, step, spec, throttle, lines, marker, undrained):
         return []
     if step["action"] in ("create", "stop-first"):
         if step["action"] == "stop-first" and step["retire"]:
-            # Two containers cannot bind its host port: the old ones go first (the proxy's health check of
-            # this host's route notices), then the new ones start in their place.
+            # Two containers cannot bind its host port: the old ones go first (a proxy on another host was
+            # told to leave this host out before, see O(in_place)), then the new ones start in their place.
+            begun.append(name)
             engine.run(["docker", "stop", "--time", str(spec["grace"])] + step["retire"], "docker stop")
             engine.run(["docker", "rm", "--force"] + step["retire"], "docker rm")
         before = set(mine())
@@ -415,6 +432,7 @@ def main():
                 health_timeout=dict(type="float", default=180),
                 grace=dict(type="int", default=GRACE),
             )),
+            in_place=dict(type="list", elements="str"),
             drain_marker=dict(type="path", default=_rollout.DRAIN_MARKER),
             throttle=dict(type="float", default=2),
             log_lines=dict(type="int", default=40),
@@ -442,7 +460,7 @@ def main():
         module.exit_json(**dict(result, changed=True, in_place=[]))
     engine = Engine(module, None)
     engine.project = params["project_name"]
-    candidate, rows, undrained = None, [], []
+    candidate, rows, undrained, begun = None, [], [], []
     try:
         if file_changed:
             candidate = _write_candidate(app_file, private=module.check_mode)
@@ -458,6 +476,11 @@ def main():
             config_hash, image_id, networks, published = wanted[spec["name"]]
             steps.append(_rollout.plan(spec["name"], containers, config_hash, image_id, spec["replicas"], networks,
                                        published))
+        unannounced = [step["service"] for step in steps if step["action"] == "stop-first"
+                       and params["in_place"] is not None and step["service"] not in params["in_place"]]
+        if unannounced and not module.check_mode:
+            raise RolloutFailed("%s would now be replaced in place, which the plan before did not say (its containers "
+                                "changed since): nothing was stopped; run again" % ", ".join(unannounced))
         migrate = params["migrate"]
         if migrate and _migration_due(migrate, steps, containers):
             result["migration_due"] = True
@@ -478,7 +501,7 @@ def main():
                    "started": created.get(spec["name"], []), "retired": step["retire"]}
             if not module.check_mode and step["action"] != "create":
                 row["started"] = _apply(engine, step, spec, params["throttle"], params["log_lines"],
-                                        params["drain_marker"], undrained)
+                                        params["drain_marker"], undrained, begun)
             rows.append(row)
         # Containers of app services no longer in the files (a service switched off): drained and removed.
         for name, ids in sorted(_rollout.orphans(containers, wanted["*"]).items()):
@@ -494,7 +517,7 @@ def main():
         done = [row["service"] for row in rows if row["action"] in CHANGES]
         module.fail_json(msg=str(error) + ("\nAlready replaced in this run: %s (docker-compose file not updated)."
                                            % ", ".join(done) if done else ""),
-                         services=rows, migrated=result["migrated"], file_changed=False)
+                         services=rows, migrated=result["migrated"], file_changed=False, in_place_begun=begun)
     finally:
         if candidate and os.path.exists(candidate):
             os.unlink(candidate)

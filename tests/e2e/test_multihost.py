@@ -212,6 +212,9 @@ def test_check_mode_with_diff_changes_nothing_and_shows_no_secret(hosts, deploye
     assert secrets and not [s for s in secrets if s in run.out], "a secret appears in the check-mode output"
 
 
+KEPT_OUT = "/opt/taylordash/state/proxy-routes-kept-out"
+
+
 def version(hosts, app):
     """The backend version an app host serves, asked from core (the only host its firewall admits)."""
     out = hosts.exec("core", "curl", "-sS", "--max-time", "5", "http://%s:8000/api/health" % hosts.ip(app), check=False)
@@ -249,6 +252,8 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     assert "Write the routes to the app on other hosts without app2" in run.out, run
     routes = hosts.exec("core", "cat", "/opt/taylordash/config/traefik/dynamic/apps.yml").stdout
     assert hosts.ip("app2") not in routes and hosts.ip("app1") in routes and hosts.ip("app3") in routes, routes
+    # app2's old backend was stopped and its new one failed: the proxy keeps it out until a rollout succeeds there.
+    assert json.loads(hosts.exec("core", "cat", KEPT_OUT).stdout) == ["app2"]
     assert "app2 failed in" in run.out and "the hosts after it keep" in run.out, run
     assert "taylordash-backend-1" in run.out or "backend-1" in run.out, "no container logs of the failing backend"
     after = {app: version(hosts, app) for app in ("app1", "app2", "app3")}
@@ -268,6 +273,10 @@ def test_a_failing_batch_stops_the_rollout_and_rollback_returns_the_hosts(hosts,
     assert summary["failed"] == 0 and summary["requests"] > 50, summary
     routes = hosts.exec("core", "cat", "/opt/taylordash/config/traefik/dynamic/apps.yml").stdout
     assert all(hosts.ip(app) in routes for app in ("app1", "app2", "app3")), routes
+    # app2 stayed out while app1 was replaced, and came back with its own successful rollback.
+    writes = re.findall(r"TASK \[proxy : Write the routes to the app on other hosts(.*?)\]", back.out)
+    assert writes == [" without app1, app2", " without app2", " without app2", ", every host"], writes
+    assert json.loads(hosts.exec("core", "cat", KEPT_OUT).stdout) == []
     assert {app: version(hosts, app) for app in ("app1", "app2", "app3")} == before
     for app in ("app1", "app2"):
         ids = hosts.exec(app, "docker", "ps", "-q", "--filter", "label=com.docker.compose.service=backend").stdout.split()

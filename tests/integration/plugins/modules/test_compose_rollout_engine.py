@@ -58,12 +58,14 @@ def project(tmp_path):
     _docker("network", "rm", name + "_default")
 
 
-def rollout(project, content, check=False, **service):
+def rollout(project, content, check=False, in_place=None, **service):
     args = {"project_dir": str(project["dir"]), "project_name": project["name"],
             "files": [str(project["dir"] / "base.yml")],
             "app_file": {"path": str(project["dir"] / "app.yml"), "content": content},
             "services": [dict({"name": "web", "drain": 0.5, "health_timeout": 30}, **service)],
             "drain_marker": MARKER, "throttle": 0, "_ansible_check_mode": check}
+    if in_place is not None:
+        args["in_place"] = in_place
     return harness.run_module(compose_rollout, args)
 
 
@@ -166,3 +168,21 @@ def test_check_mode_on_a_host_without_the_project_changes_nothing(tmp_path):
     outcome, result = harness.run_module(compose_rollout, args)
     assert outcome == "exit" and result["changed"] and result["services"][0]["action"] == "create", result
     assert not (tmp_path / "absent").exists()
+
+
+def test_a_host_port_is_replaced_in_place_only_when_the_plan_announced_it(project):
+    """A service publishing a fixed host port is replaced stop-first. Given the plan's in_place list, one the
+    plan did not announce fails before anything stops; a failure after its old container stopped names it in
+    in_place_begun (a proxy elsewhere keeps the host out)."""
+    port = 20000 + os.getpid() % 20000
+    published = "    ports: ['127.0.0.1:%d:8080']\n" % port
+    assert rollout(project, app_file("1") + published)[0] == "exit"
+    [(old, _, _)] = web(project)
+    outcome, plan = rollout(project, app_file("2") + published, check=True)
+    assert outcome == "exit" and plan["in_place"] == ["web"], plan
+    outcome, result = rollout(project, app_file("2") + published, in_place=[])
+    assert outcome == "fail" and "web would now be replaced in place" in result["msg"], result
+    assert result["in_place_begun"] == [] and web(project) == [(old, "1", "running")], result
+    outcome, result = rollout(project, app_file("2", healthy=False) + published, in_place=["web"], health_timeout=20)
+    assert outcome == "fail" and result["in_place_begun"] == ["web"], result
+    assert [v for _, v, _ in web(project)] == ["2"]

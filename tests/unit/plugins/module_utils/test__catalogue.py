@@ -441,8 +441,12 @@ MANAGED = ["taylordash-api", "taylordash-web"]
     (_api(taylordash_api=["http://b:1"]), _routes(taylordash_api=["http://b:1"]), []),
     # Put back: Traefik has not read the file yet.
     (_api(), _routes(taylordash_api=["http://a:1"]), ["taylordash-api: Traefik routes to nothing, the file to http://a:1"]),
-    # Nothing from Traefik at all (no answer yet).
-    (None, _routes(taylordash_api=["http://a:1"]), ["taylordash-api: Traefik routes to nothing, the file to http://a:1"]),
+    # Nothing from Traefik at all (no answer yet, a 401's text, an error object): never taken as applied,
+    # even when the file routes nothing.
+    (None, _routes(taylordash_api=["http://a:1"]), ["Traefik's API did not list its services (no answer yet, or not the list it gives)"]),
+    (None, {}, ["Traefik's API did not list its services (no answer yet, or not the list it gives)"]),
+    ({"message": "401 Unauthorized"}, {}, ["Traefik's API did not list its services (no answer yet, or not the list it gives)"]),
+    ("401 Unauthorized", {}, ["Traefik's API did not list its services (no answer yet, or not the list it gives)"]),
 ])
 def test_routes_pending_compares_traefiks_file_services_with_the_file(api, routes, pending):
     assert c.routes_pending(api, routes, MANAGED) == pending
@@ -581,3 +585,29 @@ def test_dependencies_are_checked_naming_the_service_and_key(changes, problem):
 ])
 def test_compose_depends_on_comes_from_the_catalogue_for_the_services_on_the_host(name, present, expected):
     assert c.compose_depends(SHIPPED, name, present) == expected
+
+
+OK_RESULT = {"changed": True, "services": [], "in_place": ["backend"]}
+MIGRATION_FAILED = {"failed": True, "msg": "The migration failed", "services": [], "in_place_begun": []}
+NEW_FAILED = {"failed": True, "msg": "backend did not become healthy", "services": [], "in_place_begun": ["backend"]}
+
+
+@pytest.mark.parametrize("kept,left_out,results,expected", [
+    # Replaced in place and healthy: back in.
+    ([], ["app1"], {"app1": OK_RESULT}, []),
+    # Its old app stopped, the new one failed: kept out.
+    ([], ["app2"], {"app2": NEW_FAILED}, ["app2"]),
+    # Failed before anything stopped (the migration): the old app serves, back in.
+    ([], ["app2"], {"app2": MIGRATION_FAILED}, []),
+    # No result (unreachable, dropped from the batch) or an unreachable one: unknown, kept out.
+    ([], ["app3"], {}, ["app3"]),
+    ([], ["app3"], {"app3": {"unreachable": True, "msg": "ssh"}}, ["app3"]),
+    # Kept out by an earlier run: back only once its own rollout succeeds (even one that replaced nothing).
+    (["app2"], [], {"app1": OK_RESULT}, ["app2"]),
+    (["app2"], [], {"app2": dict(OK_RESULT, changed=False, in_place=[])}, []),
+    (["app2"], ["app1"], {"app1": OK_RESULT, "app2": NEW_FAILED}, ["app2"]),
+    # A plan that was skipped is no success.
+    (["app2"], [], {"app2": {"skipped": True, "changed": False}}, ["app2"]),
+])
+def test_routes_keep_out_hosts_whose_app_may_not_serve(kept, left_out, results, expected):
+    assert c.routes_keep_out(kept, left_out, results) == expected
