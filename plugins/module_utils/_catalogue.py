@@ -621,14 +621,18 @@ def routes_keep_out(kept, left_out, results):
     """The app hosts the proxy's file-provider routes keep out after a batch: those kept out before that the
     batch did not roll out successfully, and those it left out whose rollout did not succeed - unless its
     result says no old container was stopped (in_place_begun empty: a failed migration, say, leaves the old
-    app serving). A host left out without a result (unreachable, dropped from the batch) stays out: what runs
-    there is unknown. results: host -> its compose_rollout result in this batch."""
+    app serving), or the rollout did not run (its result is still the plan, `applied` false). A host left out
+    without a result (unreachable, dropped from the batch) stays out: what runs there is unknown. A plan is no
+    success: a host kept out before stays out. results: host -> its compose_rollout
+    result in this batch."""
     def succeeded(result):
-        return (isinstance(result, dict) and "services" in result and not result.get("failed")
+        return (isinstance(result, dict) and result.get("applied") is True and not result.get("failed")
                 and not result.get("unreachable") and not result.get("skipped"))
 
     def untouched(result):
-        return isinstance(result, dict) and result.get("failed") and result.get("in_place_begun") == []
+        # Nothing stopped: the rollout failed before (or did not run: its result is still the plan).
+        return isinstance(result, dict) and ((result.get("failed") and result.get("in_place_begun") == [])
+                                             or result.get("applied") is False)
 
     done = set(host for host, result in (results or {}).items() if succeeded(result))
     out = set(kept or ()) - done

@@ -117,7 +117,7 @@ options:
       - The services a plan (this module in check mode, just before) said are replaced stop-first - the services a
         proxy on another host was told about (it left the host out of its routes). When given, a service that would
         now be replaced stop-first without being in this list fails the run before anything is stopped.
-      - Omitted, any service may be replaced stop-first.
+      - Omitted, any service may be replaced stop-first. Not checked in check mode (nothing is replaced).
     type: list
     elements: str
   drain_marker:
@@ -167,6 +167,10 @@ services:
   type: list
   elements: dict
   sample: [{service: backend, action: start-first, why: image rebuilt, keep: [], started: [3f2a], retired: [9c1d]}]
+applied:
+  description: Whether the rollout was carried out (false in check mode, where it is a plan).
+  returned: always
+  type: bool
 migration_due:
   description: Whether the migration was due (in check mode, would run).
   returned: always
@@ -186,9 +190,10 @@ in_place:
   type: list
   elements: str
 in_place_begun:
-  description: After a failure - the services whose old containers a stop-first step had stopped (nothing of them
-    serves on this host any more, so a proxy on another host should keep it out of its routes). Empty when the
-    failure came before (a failed migration, a start-first service whose old containers still serve).
+  description: After a failure - the services whose old containers a stop-first step stopped and whose new ones did
+    not turn healthy (nothing of them serves on this host, so a proxy on another host should keep it out of its
+    routes). Empty when every service serves (a failed migration, a start-first service whose old containers still
+    serve, a stop-first one that came back healthy before another failed).
   returned: failure
   type: list
   elements: str
@@ -342,6 +347,8 @@ def _apply(engine, step, spec, throttle, lines, marker, undrained, begun):
             raise RolloutFailed("%s did not become healthy within %gs (%s).%s" % (
                 name, spec["health_timeout"], "a container exited, restarted or turned unhealthy"
                 if verdict == "failed" else "still starting", engine.logs(mine(), lines)))
+        if name in begun:
+            begun.remove(name)  # it serves again
         return new
     # start-first: stopped leftovers first (compose would start them), then the new beside the running.
     stopped = [c["Id"] for c in engine.inspect(step["retire"]) if (c.get("State") or {}).get("Status") != "running"]
@@ -452,7 +459,8 @@ def main():
         with open(app_file["path"]) as handle:
             before = handle.read()
     file_changed = bool(app_file) and before != app_file["content"]
-    result = dict(changed=False, services=[], migration_due=False, migrated=False, file_changed=file_changed)
+    result = dict(changed=False, services=[], migration_due=False, migrated=False, file_changed=file_changed,
+                  applied=not module.check_mode)
     if module.check_mode and not all(os.path.exists(path) for path in params["files"]):
         # A fresh host in check mode: the infrastructure phase has not written the project yet.
         result["services"] = [{"service": spec["name"], "action": "create", "why": "the project is not written yet",
@@ -517,7 +525,8 @@ def main():
         done = [row["service"] for row in rows if row["action"] in CHANGES]
         module.fail_json(msg=str(error) + ("\nAlready replaced in this run: %s (docker-compose file not updated)."
                                            % ", ".join(done) if done else ""),
-                         services=rows, migrated=result["migrated"], file_changed=False, in_place_begun=begun)
+                         services=rows, migrated=result["migrated"], file_changed=False, in_place_begun=begun,
+                         applied=True)
     finally:
         if candidate and os.path.exists(candidate):
             os.unlink(candidate)

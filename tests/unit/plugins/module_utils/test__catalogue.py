@@ -587,9 +587,11 @@ def test_compose_depends_on_comes_from_the_catalogue_for_the_services_on_the_hos
     assert c.compose_depends(SHIPPED, name, present) == expected
 
 
-OK_RESULT = {"changed": True, "services": [], "in_place": ["backend"]}
-MIGRATION_FAILED = {"failed": True, "msg": "The migration failed", "services": [], "in_place_begun": []}
-NEW_FAILED = {"failed": True, "msg": "backend did not become healthy", "services": [], "in_place_begun": ["backend"]}
+OK_RESULT = {"changed": True, "services": [], "in_place": ["backend"], "applied": True}
+PLAN = {"changed": True, "services": [], "in_place": ["backend"], "applied": False}
+MIGRATION_FAILED = {"failed": True, "msg": "The migration failed", "services": [], "in_place_begun": [], "applied": True}
+NEW_FAILED = {"failed": True, "msg": "backend did not become healthy", "services": [], "in_place_begun": ["backend"],
+              "applied": True}
 
 
 @pytest.mark.parametrize("kept,left_out,results,expected", [
@@ -606,8 +608,11 @@ NEW_FAILED = {"failed": True, "msg": "backend did not become healthy", "services
     (["app2"], [], {"app1": OK_RESULT}, ["app2"]),
     (["app2"], [], {"app2": dict(OK_RESULT, changed=False, in_place=[])}, []),
     (["app2"], ["app1"], {"app1": OK_RESULT, "app2": NEW_FAILED}, ["app2"]),
-    # A plan that was skipped is no success.
+    # A plan that was skipped is no success, nor is a plan (the leave-out failed before the rollout ran).
     (["app2"], [], {"app2": {"skipped": True, "changed": False}}, ["app2"]),
+    (["app2"], ["app2"], {"app2": PLAN}, ["app2"]),
+    # Left out, but the rollout never ran (the leave-out's wait failed): its old app serves, back in.
+    ([], ["app1"], {"app1": PLAN}, []),
 ])
 def test_routes_keep_out_hosts_whose_app_may_not_serve(kept, left_out, results, expected):
     assert c.routes_keep_out(kept, left_out, results) == expected
