@@ -194,13 +194,14 @@ def test_an_override_moves_a_service_and_its_endpoint_together():
     assert c.endpoint_ports(moved)["postgres"] == {"service": "postgres", "target": 5432, "port": 15432}
 
 
-# The scrape jobs the infrastructure role wrote by hand before (targets on one host: service names), now in
+# The scrape jobs the infrastructure role wrote by hand before (targets on one host: service names; Prometheus
+# itself by its service name too, was localhost), now in
 # catalogue order (Prometheus is recreated once on upgrade for the reordered file).
 SCRAPE_ONE_HOST = [
     {"job": "traefik", "targets": ["traefik:8082"]},
     {"job": "victoriametrics", "targets": ["victoriametrics:8428"]},
     {"job": "minio", "targets": ["minio:9000"], "metrics_path": "/minio/v2/metrics/cluster"},
-    {"job": "prometheus", "targets": ["localhost:9090"]},
+    {"job": "prometheus", "targets": ["prometheus:9090"]},
     {"job": "alertmanager", "targets": ["alertmanager:9093"]},
     {"job": "grafana", "targets": ["grafana:3000"]},
     {"job": "node", "targets": ["node-exporter:9100"]},
