@@ -15,6 +15,8 @@ import socket
 import ssl
 import time
 
+from ansible_collections.taylordash.ops.plugins.module_utils import _backup
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported on hosts
@@ -97,6 +99,14 @@ def endpoint_row(check, status, seconds, error=None):
             "ms": None if seconds is None else int(round(seconds * 1000)), "ok": ok, "detail": detail}
 
 
+def backup_row(status, interval, now):
+    """The row of the backups on this host, from the backup service's status.json (a dict; {} when it has not
+    written one yet): failing when the last success is older than twice the schedule, after the grace period."""
+    verdict = _backup.backup_health(status or {"first_start": now}, interval, None, now)
+    return {"name": "backup", "kind": "backup", "ok": verdict["ok"], "age": verdict["age"],
+            "last": (status or {}).get("last_id", ""), "detail": verdict["message"]}
+
+
 def table(rows):
     """A fixed-width text table of service and endpoint rows."""
     lines = ["%-4s %-18s %-10s %-10s %s" % ("OK", "SERVICE", "STATE", "HEALTH", "PORTS / DETAIL")]
@@ -105,6 +115,9 @@ def table(rows):
             continue
         lines.append("%-4s %-18s %-10s %-10s %s" % ("ok" if row["ok"] else "FAIL", row["name"], row["state"],
                                                    row["health"], ", ".join(row["ports"]) or row["detail"]))
+    for row in rows:
+        if row["kind"] == "backup":
+            lines.append("%-4s %-18s %s" % ("ok" if row["ok"] else "FAIL", row["name"], row["detail"]))
     endpoints = [row for row in rows if row["kind"] == "endpoint"]
     if endpoints:
         lines.append("")

@@ -86,6 +86,13 @@ options:
       database:
         description: The database service; a database started after O(migrate.before) makes the migration due.
         type: str
+      backup:
+        description:
+          - A command (argv) run just before a due migration - the backup service's C(taylordash-backup run).
+            Its failure fails the module before the migration, with nothing changed. Its output (JSON) is
+            returned as RV(backup).
+        type: list
+        elements: str
   services:
     description: The services to roll out, in order.
     type: list
@@ -179,6 +186,10 @@ migrated:
   description: Whether the migration applied a revision (its output named one).
   returned: always
   type: bool
+backup:
+  description: What O(migrate.backup) printed (the backup taken before the migration), parsed as JSON.
+  returned: when a due migration ran after a backup
+  type: dict
 file_changed:
   description: Whether O(app_file.path) was (in check mode, would be) replaced.
   returned: always
@@ -431,6 +442,7 @@ def main():
                 service=dict(type="str", required=True),
                 before=dict(type="str", required=True),
                 database=dict(type="str"),
+                backup=dict(type="list", elements="str"),
             )),
             services=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
@@ -492,6 +504,15 @@ def main():
         migrate = params["migrate"]
         if migrate and _migration_due(migrate, steps, containers):
             result["migration_due"] = True
+            if not module.check_mode and migrate.get("backup"):
+                rc, out, err = module.run_command(migrate["backup"])
+                if rc != 0:
+                    raise RolloutFailed("The backup before the migration failed (rc %d); nothing was migrated or "
+                                        "changed:\n%s" % (rc, (out + err).strip()[-4000:]))
+                try:
+                    result["backup"] = json.loads(out)
+                except ValueError:
+                    result["backup"] = {"output": out.strip()[-4000:]}
             if not module.check_mode:
                 rc, out, err = module.run_command(engine.compose + ["run", "--rm", "--no-deps", migrate["service"]])
                 if rc != 0:

@@ -76,6 +76,16 @@ options:
     description: Basic-auth user for endpoints with V(auth).
     type: str
     default: admin
+  backup_status:
+    description:
+      - The backup service's C(status.json) on this host (it runs here); a row says how old the last successful
+        backup is, failing when older than twice O(backup_interval), after a grace period of as long from the
+        service's first start.
+    type: path
+  backup_interval:
+    description: Seconds between scheduled backups (taylordash_backup_schedule).
+    type: int
+    default: 86400
   env_file:
     description: The project's C(.env); its C(TRAEFIK_DASHBOARD_PASSWORD) is the basic-auth password.
     type: path
@@ -149,6 +159,7 @@ table:
 
 import json
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -205,6 +216,8 @@ def main():
             timeout=dict(type="int", default=10),
             auth_user=dict(type="str", default="admin"),
             env_file=dict(type="path"),
+            backup_status=dict(type="path"),
+            backup_interval=dict(type="int", default=86400),
             report_file=dict(type="path"),
             host=dict(type="str", default=""),
         ),
@@ -263,6 +276,15 @@ def main():
                 continue
             rows.append(_health.check_endpoint(check, p["address"], p["timeout"], context,
                                                credentials if check.get("auth") else None))
+
+    if p["backup_status"]:
+        status = {}
+        try:
+            with open(p["backup_status"]) as handle:
+                status = json.load(handle)
+        except (IOError, OSError, ValueError):
+            pass
+        rows.append(_health.backup_row(status, p["backup_interval"], time.time()))
 
     failing = [row["name"] for row in rows if not row["ok"]]
     report = {"host": p["host"], "healthy": not failing, "failing": failing, "engine": engine, "images": images,

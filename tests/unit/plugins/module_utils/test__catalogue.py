@@ -137,7 +137,7 @@ def test_merge_is_key_by_key_and_leaves_the_catalogue_alone():
 PLACEMENT = {"traefik": "proxy", "socket-proxy": "proxy", "backend": "app", "frontend": "app", "postgres": "data",
              "mosquitto": "data", "victoriametrics": "data", "minio": "data", "prometheus": "monitoring",
              "alertmanager": "monitoring", "grafana": "monitoring", "node-exporter": "monitoring",
-             "postgres-exporter": "monitoring"}
+             "postgres-exporter": "monitoring", "backup": "data"}
 ENDPOINT_PORTS = {
     "postgres": {"service": "postgres", "target": 5432, "port": 5432},
     "mosquitto": {"service": "mosquitto", "target": 1883, "port": 1883, "public": True},
@@ -157,12 +157,15 @@ ENDPOINT_PORTS = {
     "minio-console": {"service": "minio", "target": 9001, "port": 9001},
     # New with the catalogue: Grafana's port, for Prometheus' scrape (both on `monitoring`, so never published).
     "grafana": {"service": "grafana", "target": 3000, "port": 3000},
+    # The backup service's own /metrics (with PostgreSQL on `data`, scraped by Prometheus on `monitoring`).
+    "backup-metrics": {"service": "backup", "target": 9188, "port": 9188},
 }
-CONSUMERS = {"postgres": ["backend", "postgres-exporter"], "mosquitto": ["backend"],
+CONSUMERS = {"postgres": ["backend", "postgres-exporter", "backup"], "mosquitto": ["backend"],
              "victoriametrics": ["prometheus", "grafana"], "prometheus": ["grafana"], "alertmanager": ["prometheus"],
              "traefik-metrics": ["prometheus"], "node-exporter": ["prometheus"], "postgres-exporter": ["prometheus"],
              "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"],
-             "grafana": ["prometheus"], "traefik-web": [], "traefik-websecure": [], "minio-console": []}
+             "grafana": ["prometheus"], "traefik-web": [], "traefik-websecure": [], "minio-console": [],
+             "backup-metrics": ["prometheus"]}
 
 
 @pytest.mark.parametrize("derive,expected", [
@@ -205,6 +208,7 @@ SCRAPE_ONE_HOST = [
     {"job": "alertmanager", "targets": ["alertmanager:9093"]},
     {"job": "grafana", "targets": ["grafana:3000"]},
     {"job": "node", "targets": ["node-exporter:9100"]},
+    {"job": "backup", "targets": ["backup:9188"]},
     {"job": "postgres", "targets": ["postgres-exporter:9187"]},
     {"job": "backend", "targets": ["backend:9100"]},
 ]
@@ -221,7 +225,7 @@ def test_scrape_jobs_of_every_enabled_service_with_metrics():
     assert c.scrape_jobs(SHIPPED, {}, list(SHIPPED)) == SCRAPE_ONE_HOST
     without = c.scrape_jobs(SHIPPED, {}, [n for n in SHIPPED if n not in ("minio", "grafana", "backend")])
     assert [job["job"] for job in without] == ["traefik", "victoriametrics", "prometheus", "alertmanager", "node",
-                                               "postgres"]
+                                               "backup", "postgres"]
 
 
 def test_scrape_targets_follow_the_endpoints_across_hosts():

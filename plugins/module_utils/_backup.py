@@ -1,0 +1,324 @@
+# -*- coding: utf-8 -*-
+# Copyright: taylordash-ops developers
+# MIT License
+"""Backups of the stack's data: names, schedule, retention, checksums, settings and the figures
+Prometheus and health-check.yml read. Pure and standard-library only: the backup container runs this
+very file (copied into its image as taylordash_backup_lib.py) and the unit tests test it here.
+
+A backup is a directory named by its UTC start time, `20261202T070000Z`, with `-<label>` after it
+for one taken for a purpose (`-pre-migration-<release>`). It holds one file per database
+(`<db>.dump`, pg_dump's custom format), the cluster's roles (`globals.sql`), optionally the deploy
+directory's secrets and PKI (`secrets.tar`), each with `.age` appended when encrypted, then
+`SHA256SUMS` over those files and `manifest.json`."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import re
+
+ID_FORMAT = "%Y%m%dT%H%M%SZ"
+_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-([a-z0-9][a-z0-9._-]{0,80}))?$")
+PRE_MIGRATION = "pre-migration"
+SUMS = "SHA256SUMS"
+MANIFEST = "manifest.json"
+STATUS = "status.json"
+FIRST_START = ".first-start"
+
+_NAMED = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
+# The shortest schedule: a backup takes seconds, and the loop looks every few.
+MIN_INTERVAL = 10
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$")
+_S3 = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\s]*)?$")
+
+
+def parse_interval(text):
+    """Seconds between scheduled backups: `hourly`, `daily`, `weekly`, or a duration like `6h`,
+    `1h30m`, `45s`. Raises ValueError for anything else or for less than MIN_INTERVAL seconds."""
+    value = str(text if text is not None else "").strip().lower()
+    if value in _NAMED:
+        return _NAMED[value]
+    if not _DURATION.match(value):
+        raise ValueError("%r is not hourly, daily, weekly or a duration like 6h, 1h30m or 45s" % (text,))
+    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", value))
+    if seconds < MIN_INTERVAL:
+        raise ValueError("%r is shorter than %d seconds" % (text, MIN_INTERVAL))
+    return seconds
+
+
+def _bech32_polymod(values):
+    generator = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            chk ^= generator[i] if ((top >> i) & 1) else 0
+    return chk
+
+
+def valid_recipient(text):
+    """Whether `text` is a public key age encrypts to: an X25519 recipient (`age1...`, bech32 with a
+    valid checksum, 32 bytes of key) or an SSH public key (ssh-ed25519, ssh-rsa)."""
+    value = str(text or "").strip()
+    if _SSH_KEY.match(value):
+        return True
+    if value != value.lower() or not value.startswith("age1") or len(value) != 62:
+        return False
+    data = value[4:]
+    if any(c not in _BECH32 for c in data):
+        return False
+    hrp = "age"
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    return _bech32_polymod(expanded + [_BECH32.index(c) for c in data]) == 1
+
+
+def offsite_target(text, inventory_hosts):
+    """An off-host target: an S3 URL (`s3://bucket/prefix`) or an inventory host's name. Returns
+    {kind: s3, bucket, prefix} or {kind: host, host}; raises ValueError for anything else."""
+    value = str(text or "").strip()
+    found = _S3.match(value)
+    if found:
+        return {"kind": "s3", "bucket": found.group(1), "prefix": (found.group(2) or "/").strip("/")}
+    if value in (inventory_hosts or []):
+        return {"kind": "host", "host": value}
+    raise ValueError("%r is neither an inventory host nor an S3 URL (s3://bucket/prefix)" % (text,))
+
+
+def settings_errors(settings, inventory_hosts):
+    """Messages naming each wrong backup setting (taylordash_backup_*), before anything changes."""
+    errors = []
+    name = "taylordash_backup_"
+    try:
+        parse_interval(settings.get("schedule"))
+    except ValueError as exc:
+        errors.append("%sschedule: %s" % (name, exc))
+    for key in ("keep_daily", "keep_weekly", "keep_monthly", "keep_pre_migration"):
+        value = settings.get(key)
+        if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append("%s%s must be a whole number of at least 1, not %r" % (name, key, value))
+    recipients = settings.get("recipients") or []
+    if not isinstance(recipients, (list, tuple)):
+        errors.append("%srecipients must be a list of age public keys, not %r" % (name, recipients))
+        return errors
+    for recipient in recipients:
+        if not valid_recipient(recipient):
+            errors.append("%srecipients: %r is not an age public key (age1..., or an ssh-ed25519/ssh-rsa key)"
+                          % (name, recipient))
+    targets = settings.get("offsite") or []
+    if not isinstance(targets, (list, tuple)):
+        errors.append("%soffsite must be a list, not %r" % (name, targets))
+        targets = []
+    for target in targets:
+        try:
+            offsite_target(target, inventory_hosts)
+        except ValueError as exc:
+            errors.append("%soffsite: %s" % (name, exc))
+    if not recipients:
+        if settings.get("secrets"):
+            errors.append("%ssecrets is true but %srecipients is empty: the deploy directory's secrets are "
+                          "only backed up encrypted" % (name, name))
+        if targets:
+            errors.append("%soffsite names targets but %srecipients is empty: nothing leaves the host "
+                          "unencrypted" % (name, name))
+    return errors
+
+
+def backup_id(when, label=None):
+    """The name of a backup started at `when` (an aware or UTC datetime)."""
+    text = when.strftime(ID_FORMAT)
+    return text + ("-" + label if label else "")
+
+
+def parse_id(name):
+    """(UTC datetime, label or None) of a backup's name, or None when `name` is not one."""
+    found = _ID.match(str(name or ""))
+    if not found:
+        return None
+    when = datetime.datetime.strptime(found.group(1), ID_FORMAT).replace(tzinfo=_UTC)
+    return when, found.group(2)
+
+
+class _Utc(datetime.tzinfo):
+    def utcoffset(self, dt):
+        return datetime.timedelta(0)
+
+    def tzname(self, dt):
+        return "UTC"
+
+    def dst(self, dt):
+        return datetime.timedelta(0)
+
+
+_UTC = _Utc()
+
+
+def retention(names, daily, weekly, monthly, pre_migration):
+    """Which backups to keep and which to remove. The scheduled and manual ones (no label) keep the
+    newest of each of the last `daily` days, `weekly` ISO weeks and `monthly` months that have one
+    (restic's --keep-daily/weekly/monthly), and always the newest; the pre-migration ones keep their
+    newest `pre_migration`. Names that are not backups are left alone (in neither list)."""
+    parsed = [(name, parse_id(name)) for name in names]
+    parsed = [(name, found) for name, found in parsed if found]
+    plain = sorted([(found[0], name) for name, found in parsed if not found[1]], reverse=True)
+    labelled = sorted([(found[0], name) for name, found in parsed
+                       if found[1] and found[1].startswith(PRE_MIGRATION)], reverse=True)
+    keep = set(name for _, name in plain[:1])
+    buckets = [(daily, lambda t: t.date()), (weekly, lambda t: tuple(t.isocalendar()[:2])),
+               (monthly, lambda t: (t.year, t.month))]
+    for count, bucket in buckets:
+        seen = set()
+        for when, name in plain:
+            if len(seen) >= count:
+                break
+            key = bucket(when)
+            if key not in seen:
+                seen.add(key)
+                keep.add(name)
+    keep.update(name for _, name in labelled[:pre_migration])
+    considered = [name for _, name in plain + labelled]
+    return {"keep": sorted(n for n in considered if n in keep),
+            "remove": sorted(n for n in considered if n not in keep)}
+
+
+def parse_sums(text):
+    """{file: sha256} of a SHA256SUMS file (sha256sum's format); raises ValueError on a bad line."""
+    sums = {}
+    for line in str(text or "").splitlines():
+        if not line.strip():
+            continue
+        found = re.match(r"^([0-9a-f]{64}) [ *](\S.*)$", line)
+        if not found or "/" in found.group(2):
+            raise ValueError("not a SHA256SUMS line: %r" % (line,))
+        sums[found.group(2)] = found.group(1)
+    return sums
+
+
+def format_sums(digests):
+    """SHA256SUMS text for {file: sha256}, sorted by name (sha256sum -c reads it)."""
+    return "".join("%s  %s\n" % (digests[name], name) for name in sorted(digests))
+
+
+def verify_problems(sums, digests):
+    """What is wrong with a backup: its recorded sums against the files' digests now ({file: sha256}
+    of every file in the backup but SHA256SUMS and manifest.json). Empty when it is intact."""
+    problems = []
+    if not sums:
+        problems.append("%s lists no file" % SUMS)
+    for name in sorted(sums):
+        if name not in digests:
+            problems.append("%s is missing" % name)
+        elif digests[name] != sums[name]:
+            problems.append("%s does not match its checksum (corrupted or altered)" % name)
+    for name in sorted(set(digests) - set(sums)):
+        problems.append("%s is not in %s" % (name, SUMS))
+    return problems
+
+
+def pick(names, wanted):
+    """The backup a restore takes: `wanted` by name, or with `latest` (or empty) the newest without a
+    label (the newest of all when every one has a label). Raises ValueError naming what exists."""
+    backups = sorted((found[0], name) for name, found in ((n, parse_id(n)) for n in names) if found)
+    if not backups:
+        raise ValueError("there is no backup yet")
+    if wanted in (None, "", "latest"):
+        plain = [name for _, name in backups if not parse_id(name)[1]]
+        return (plain or [name for _, name in backups])[-1]
+    if wanted not in [name for _, name in backups]:
+        raise ValueError("there is no backup %r; the newest are: %s"
+                         % (wanted, ", ".join(name for _, name in backups[-5:])))
+    return wanted
+
+
+def major_version(text):
+    """The major version in `server_version_num` (170004 -> 17) or PG_VERSION (`17`, `9.6` -> 9)."""
+    value = str(text or "").strip()
+    if re.match(r"^\d{5,6}$", value):
+        return int(value) // 10000
+    found = re.match(r"^(\d+)(\.\d+)?$", value)
+    if not found:
+        raise ValueError("not a PostgreSQL version: %r" % (text,))
+    return int(found.group(1))
+
+
+def status_metrics(status, interval, now):
+    """Prometheus text for the backup service's /metrics, from its status.json (a dict)."""
+    def number(key):
+        value = status.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    lines = []
+
+    def metric(name, help_text, value, labels=""):
+        lines.append("# HELP %s %s" % (name, help_text))
+        lines.append("# TYPE %s gauge" % name)
+        lines.append("%s%s %s" % (name, labels, repr(float(value))))
+    metric("taylordash_backup_last_success_timestamp_seconds",
+           "When the last successful backup finished (0: none yet).", number("last_success"))
+    metric("taylordash_backup_last_size_bytes", "Size of the last successful backup.", number("last_size"))
+    metric("taylordash_backup_last_duration_seconds", "How long the last successful backup took.",
+           number("last_duration"))
+    metric("taylordash_backup_last_failure_timestamp_seconds", "When the last backup failed (0: never).",
+           number("last_failure"))
+    metric("taylordash_backup_interval_seconds", "The schedule: seconds between backups.", interval)
+    metric("taylordash_backup_first_start_timestamp_seconds",
+           "When the backup service first ran on this host (the start of the grace period).",
+           number("first_start"))
+    metric("taylordash_backup_count", "Backups on this host.", number("count"))
+    for target, when in sorted((status.get("offsite") or {}).items()):
+        metric("taylordash_backup_offsite_last_success_timestamp_seconds",
+               "When the last backup reached an off-host target.", when,
+               '{target="%s"}' % str(target).replace("\\", "\\\\").replace('"', '\\"'))
+    lines.append("# HELP taylordash_backup_scrape_timestamp_seconds When this page was made.")
+    lines.append("# TYPE taylordash_backup_scrape_timestamp_seconds gauge")
+    lines.append("taylordash_backup_scrape_timestamp_seconds %s" % repr(float(now)))
+    return "\n".join(lines) + "\n"
+
+
+def backup_health(status, interval, grace, now):
+    """What health-check.yml says of the backups: {ok, age (seconds or None), message}. Too old is
+    older than twice the schedule; a host whose backup service started less than `grace` seconds
+    ago (default: twice the schedule) is not failed for having none yet."""
+    last = status.get("last_success") or 0
+    first = status.get("first_start")
+    first = now if first is None else first
+    age = (now - last) if last else None
+    limit = 2 * interval
+    if last and age <= limit:
+        return {"ok": True, "age": age, "message": "last backup %s ago (%s)" % (_human(age), status.get("last_id", ""))}
+    in_grace = now - first < (grace if grace is not None else limit)
+    if not last:
+        message = "no backup yet; the backup service started %s ago" % _human(now - first)
+    else:
+        message = "the last backup is %s old, more than twice the schedule (%s)" % (_human(age), _human(interval))
+    if status.get("last_error"):
+        message += "; the last attempt failed: %s" % status.get("last_error")
+    if in_grace:
+        message += " (within the grace period of a new stack)"
+    return {"ok": bool(in_grace), "age": age, "message": message}
+
+
+def _human(seconds):
+    rest = int(max(0, seconds or 0))
+    days, rest = divmod(rest, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
+    text = "".join("%d%s" % (value, unit) for value, unit in
+                   ((days, "d"), (hours, "h"), (minutes, "m"), (rest, "s")) if value)
+    return text or "0s"
+
+
+def manifest(name, databases, files, server_major, recipients, secrets, release=None):
+    """manifest.json of a backup: what it holds and how it was made (recipients by key, not secret)."""
+    when, label = parse_id(name)
+    return json.dumps({"id": name, "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "label": label or "",
+                       "release": release or "", "databases": sorted(databases), "server_major": server_major,
+                       "encrypted": bool(recipients), "recipients": list(recipients), "secrets": bool(secrets),
+                       "files": files, "size": sum(files.values())}, indent=2, sort_keys=True) + "\n"

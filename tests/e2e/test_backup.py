@@ -1,0 +1,233 @@
+"""Backups on the shared stack: the backup service (catalogue entry `backup`), backup.yml and restore.yml
+against the real PostgreSQL, age and the API. The stack encrypts every backup to the key in
+fixtures/backup-identity.txt (stack-vars.yml)."""
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, compose, container_ids, playbook, read_env, sh
+from test_application import container_ip, get
+from test_infrastructure import NETWORK, SINK, healthy_services
+
+BACKUPS = Path("/opt/taylordash/backups")
+IDENTITY = ROOT / "tests" / "e2e" / "fixtures" / "backup-identity.txt"
+CONTAINER = "taylordash-backup-1"
+
+
+def wait_for(check, timeout, step=1.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out after %ss waiting for %s" % (timeout, what)
+        time.sleep(step)
+
+
+def backups():
+    return sorted(p.name for p in BACKUPS.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def status():
+    return json.loads((BACKUPS / "status.json").read_text())
+
+
+def api_projects():
+    status_code, body = get("http://%s:8000/api/projects" % container_ip("backend"))
+    assert status_code == 200, body
+    return {row["id"]: row["name"] for row in json.loads(body)}
+
+
+def add_projects(count):
+    env = read_env()
+    made = {}
+    for _ in range(count):
+        name = "backup-" + uuid.uuid4().hex[:8]
+        code, body = get("http://%s:8000/api/projects" % container_ip("backend"), {"name": name},
+                         headers={"X-API-Key": env["API_KEY"]})
+        assert code == 201, body
+        made[json.loads(body)["id"]] = name
+    return made
+
+
+def psql(sql):
+    env = read_env()
+    return compose("exec", "-T", "postgres", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"], "-tAc",
+                   sql).stdout.strip()
+
+
+def take_backup():
+    run = playbook("backup.yml")
+    assert run.rc == 0, run
+    assert run.changed == 1, run
+    (name,) = [line.split("Backup ", 1)[1].split(" ", 1)[0] for line in run.out.splitlines() if "msg: 'Backup " in line]
+    return name, run
+
+
+def restore(name, **extra):
+    settings = {"backup_restore_confirm": True, "backup_restore_id": name, "backup_identity_file": str(IDENTITY)}
+    settings.update(extra)
+    return playbook("restore.yml", extra_vars={k: v for k, v in settings.items() if v is not None})
+
+
+def test_the_schedule_takes_a_backup_with_no_one_present(stack):
+    """The service's loop, not a playbook: its last success set two days back makes one due at its next look."""
+    before = set(backups())
+    current = status()
+    current["last_success"] = time.time() - 2 * 86400 - 60
+    (BACKUPS / ".status.test").write_text(json.dumps(current))
+    os.replace(BACKUPS / ".status.test", BACKUPS / "status.json")
+    new = wait_for(lambda: set(backups()) - before, 30, what="a scheduled backup")
+    (name,) = new
+    assert "-" not in name  # no label: the schedule's
+    wait_for(lambda: status().get("last_id") == name, 10, what="the status of the scheduled backup")
+    assert "took %s" % name in sh("docker", "logs", CONTAINER).stdout
+    manifest = json.loads((BACKUPS / name / "manifest.json").read_text())
+    assert manifest["encrypted"] and manifest["secrets"] and manifest["databases"] == ["taylordash"]
+    # Encrypted files only, never a clear dump, and every file private to root.
+    files = sorted(p.name for p in (BACKUPS / name).iterdir())
+    assert files == ["SHA256SUMS", "globals.sql.age", "manifest.json", "secrets.tar.age", "taylordash.dump.age"]
+    assert all(oct((BACKUPS / name / f).stat().st_mode & 0o777) == "0o600" for f in files)
+    assert oct(BACKUPS.stat().st_mode & 0o777) == "0o700"
+    assert b"PGDMP" not in (BACKUPS / name / "taylordash.dump.age").read_bytes()[:200]
+
+
+def test_rows_written_through_the_api_survive_a_backup_and_a_restore(stack):
+    made = add_projects(3)
+    name, _ = take_backup()
+    psql("DELETE FROM projects WHERE id IN (%s)" % ",".join(str(i) for i in made))
+    assert not set(made) & set(api_projects())
+    backend_before = container_ids()["backend"]
+    run = restore(name)
+    assert run.rc == 0, run
+    assert "Restored %s" % name in run.out
+    rows = api_projects()
+    assert {i: rows.get(i) for i in made} == made  # the same ids and names
+    assert container_ids()["backend"] != backend_before  # stopped for the restore, started again health-gated
+    assert healthy_services()["backend"] == ("running", "healthy")
+    again = playbook("deploy-prod.yml")
+    assert again.rc == 0 and again.changed == 0, again
+
+
+def test_a_lost_volume_comes_back_from_a_backup(stack):
+    made = add_projects(2)
+    name, _ = take_backup()
+    compose("stop", "backend", "postgres-exporter", "backup", "postgres")
+    compose("rm", "-f", "postgres")
+    sh("docker", "volume", "rm", "taylordash_postgres-data")
+    deployed = playbook("deploy-prod.yml")  # a new, empty database
+    assert deployed.rc == 0, deployed
+    assert not set(made) & set(api_projects())
+    run = restore(name)
+    assert run.rc == 0, run
+    rows = api_projects()
+    assert {i: rows.get(i) for i in made} == made
+
+
+def test_a_corrupted_backup_is_refused_before_anything_stops(stack):
+    name, _ = take_backup()
+    copy = "20200101T000000Z"
+    shutil.copytree(BACKUPS / name, BACKUPS / copy)
+    try:
+        dump = BACKUPS / copy / "taylordash.dump.age"
+        data = bytearray(dump.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        dump.write_bytes(bytes(data))
+        backend = container_ids()["backend"]
+        run = restore(copy)
+        assert run.rc != 0, run
+        assert "taylordash.dump.age does not match its checksum" in run.out, run
+        assert container_ids()["backend"] == backend
+        assert healthy_services()["backend"] == ("running", "healthy")
+    finally:
+        shutil.rmtree(BACKUPS / copy)
+
+
+def test_an_encrypted_backup_restores_only_with_its_key(stack, tmp_path):
+    backend = container_ids()["backend"]
+    run = restore("latest", backup_identity_file=None)
+    assert run.rc != 0, run
+    assert "is encrypted: give the age private key" in run.out and "backup_identity" in run.out, run
+    other = tmp_path / "other.key"
+    other.write_text(sh("docker", "run", "--rm", "--entrypoint", "age-keygen", "taylordash/postgres-backup:17").stdout)
+    run = restore("latest", backup_identity_file=str(other))
+    assert run.rc != 0, run
+    assert "could not be decrypted" in run.out and "backup_identity" in run.out, run
+    assert container_ids()["backend"] == backend
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"backup_restore_confirm": False}, "-e backup_restore_confirm=true"),
+    ({"backup_restore_id": "20200101T000000Z"}, "backup_restore_id: there is no backup '20200101T000000Z'"),
+])
+def test_a_restore_without_confirmation_or_of_a_missing_backup_is_refused(stack, settings, message):
+    backend = container_ids()["backend"]
+    run = restore(settings.pop("backup_restore_id", "latest"), **settings)
+    assert run.rc != 0, run
+    assert message in run.out, run
+    assert container_ids()["backend"] == backend
+
+
+def test_retention_keeps_the_counts_and_the_newest(stack):
+    """stack: 7 days, 4 weeks, 12 months, 5 pre-migration. Earlier today's backups go (the new one is today's
+    newest); one of three days ago stays (7 days); of six pre-migration ones the oldest goes."""
+    today = time.strftime("%Y%m%d", time.gmtime())
+    three_days_ago = time.strftime("%Y%m%d", time.gmtime(time.time() - 3 * 86400))
+    earlier_today = ["%sT00000%dZ" % (today, i) for i in (1, 2)]
+    kept_day = three_days_ago + "T120000Z"
+    pre = ["201901%02dT000000Z-pre-migration" % day for day in range(1, 7)]
+    for fake in earlier_today + [kept_day] + pre:
+        (BACKUPS / fake).mkdir()
+        (BACKUPS / fake / "manifest.json").write_text(json.dumps({"id": fake}))
+    existing_pre = [n for n in backups() if n.endswith("-pre-migration") and n not in pre]
+    try:
+        name, run = take_backup()
+        left = set(backups())
+        assert name in left
+        assert not set(earlier_today) & left, run
+        assert kept_day in left
+        all_pre = sorted(pre + existing_pre)
+        assert [n for n in sorted(left) if n.endswith("-pre-migration")] == all_pre[-5:]
+        assert "pruned" in run.out
+    finally:
+        for fake in earlier_today + [kept_day] + pre:
+            shutil.rmtree(BACKUPS / fake, ignore_errors=True)
+
+
+def test_an_old_last_backup_fires_the_alert_and_fails_health_until_the_next_one(stack):
+    sh("docker", "rm", "-f", "alert-sink", check=False)
+    sh("docker", "run", "-d", "--name", "alert-sink", "--network", NETWORK, "taylordash/python:3.13",
+       "python3", "-u", "-c", SINK)
+    saved = (BACKUPS / "status.json").read_text()
+    try:
+        # Two days without a success, a failure just now (the loop retries in 5 minutes), a service that
+        # has run for three days: older than twice the daily schedule, past the grace period.
+        old = dict(json.loads(saved), last_success=time.time() - 2 * 86400 - 600, last_failure=time.time(),
+                   first_start=time.time() - 3 * 86400, last_error="test: no backup")
+        (BACKUPS / ".status.test").write_text(json.dumps(old))
+        os.replace(BACKUPS / ".status.test", BACKUPS / "status.json")
+
+        def notified():
+            for line in sh("docker", "logs", "alert-sink").stdout.splitlines():
+                if line.startswith("{"):
+                    for alert in json.loads(line).get("alerts", []):
+                        if alert["status"] == "firing" and alert["labels"].get("alertname") == "TaylordashBackupTooOld":
+                            return alert
+            return None
+        alert = wait_for(notified, 120, step=3, what="TaylordashBackupTooOld at the webhook")
+        assert alert["labels"]["job"] == "backup"
+        health = playbook("health-check.yml")
+        assert health.rc != 0, health
+        assert "FAIL backup" in health.out and "test: no backup" in health.out, health
+        take_backup()
+        health = playbook("health-check.yml")
+        assert health.rc == 0, health
+        assert "ok   backup" in health.out, health
+    finally:
+        sh("docker", "rm", "-f", "alert-sink", check=False)
