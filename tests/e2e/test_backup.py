@@ -5,6 +5,8 @@ fixtures/backup-identity.txt (stack-vars.yml)."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -231,3 +233,67 @@ def test_an_old_last_backup_fires_the_alert_and_fails_health_until_the_next_one(
         assert "ok   backup" in health.out, health
     finally:
         sh("docker", "rm", "-f", "alert-sink", check=False)
+
+
+S3_PORT = 9555
+
+
+@pytest.fixture
+def s3_server():
+    """moto in server mode on the project network's gateway (the host, reachable from the backup container
+    and from here; nowhere else), with an empty bucket. The stack goes back to no off-host target after."""
+    gateway = json.loads(sh("docker", "network", "inspect", NETWORK, "--format", "{{json .IPAM.Config}}").stdout)[0]["Gateway"]
+    endpoint = "http://%s:%d" % (gateway, S3_PORT)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", gateway, "-p", str(S3_PORT)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import boto3
+        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+                              region_name="us-east-1")
+        wait_for(lambda: _answers(client), 30, step=0.3, what="moto_server")
+        client.create_bucket(Bucket="taylordash-backups")
+        yield endpoint, client
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        restored = playbook("deploy-prod.yml")
+        assert restored.rc == 0, restored
+
+
+def _answers(client):
+    try:
+        client.list_buckets()
+        return True
+    except Exception:
+        return False
+
+
+def test_each_backup_is_copied_to_s3_and_a_restore_fetches_it_from_there(stack, s3_server):
+    endpoint, client = s3_server
+    offsite = {"taylordash_backup_offsite": ["s3://taylordash-backups/ci/host1"],
+               "taylordash_backup_s3": {"endpoint": endpoint, "access_key": "test", "secret_key": "not-shown-s3-secret",
+                                        "region": "us-east-1", "provider": "Other"}}
+    deployed = playbook("deploy-prod.yml", extra_vars=offsite)
+    assert deployed.rc == 0, deployed
+    assert "not-shown-s3-secret" not in deployed.out
+    assert oct((Path("/opt/taylordash/config/backup/backup.json")).stat().st_mode & 0o777) == "0o600"
+    made = add_projects(1)
+    run = playbook("backup.yml", extra_vars=offsite)
+    assert run.rc == 0, run
+    assert "copied to s3://taylordash-backups/ci/host1" in " ".join(run.out.split()), run
+    name = status()["last_id"]
+    listed = client.list_objects_v2(Bucket="taylordash-backups", Prefix="ci/host1/%s/" % name)
+    keys = sorted(item["Key"].rsplit("/", 1)[1] for item in listed.get("Contents", []))
+    assert keys == sorted(p.name for p in (BACKUPS / name).iterdir())
+    remote = client.get_object(Bucket="taylordash-backups", Key="ci/host1/%s/taylordash.dump.age" % name)["Body"].read()
+    assert remote == (BACKUPS / name / "taylordash.dump.age").read_bytes()
+    assert b"age-encryption.org" in remote[:40]  # encrypted before it left the host
+    # Lost on the host: the restore fetches it from S3.
+    shutil.rmtree(BACKUPS / name)
+    psql("DELETE FROM projects WHERE id = %d" % next(iter(made)))
+    settings = {"backup_restore_confirm": True, "backup_restore_id": name, "backup_identity_file": str(IDENTITY)}
+    back = playbook("restore.yml", extra_vars=dict(offsite, **settings))
+    assert back.rc == 0, back
+    assert (BACKUPS / name / "SHA256SUMS").exists()
+    rows = api_projects()
+    assert {i: rows.get(i) for i in made} == made
