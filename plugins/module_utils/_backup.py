@@ -322,3 +322,55 @@ def manifest(name, databases, files, server_major, recipients, secrets, release=
                        "release": release or "", "databases": sorted(databases), "server_major": server_major,
                        "encrypted": bool(recipients), "recipients": list(recipients), "secrets": bool(secrets),
                        "files": files, "size": sum(files.values())}, indent=2, sort_keys=True) + "\n"
+
+
+# Row counts, the same on both sides of a restore, an upgrade and an import.
+TABLES_QUERY = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+
+
+def count_query(tables):
+    """One query counting the rows of each table (names as TABLES_QUERY returns them, quoted), as
+    `table|rows` lines; None when there is no table."""
+    tables = [t for t in tables if t]
+    if not tables:
+        return None
+    return " UNION ALL ".join("SELECT '%s', count(*) FROM %s" % (t.replace("'", "''"), t) for t in tables)
+
+
+def parse_counts(text):
+    """{table: rows} of count_query's output (psql -A -t)."""
+    counts = {}
+    for line in str(text or "").splitlines():
+        if "|" in line:
+            table, _, rows = line.rpartition("|")
+            counts[table] = int(rows)
+    return counts
+
+
+def count_mismatches(before, after, ignore=("public.alembic_version",)):
+    """The tables whose rows differ between two {table: rows} ({} when they all match). A table only on one
+    side counts as 0 rows on the other."""
+    return dict((t, (before.get(t, 0), after.get(t, 0))) for t in sorted(set(before) | set(after))
+                if t not in ignore and before.get(t, 0) != after.get(t, 0))
+
+
+def single_user_role(output):
+    """The bootstrap superuser's name in the output of PostgreSQL's single-user mode answering
+    `SELECT rolname FROM pg_roles WHERE oid = 10` (`1: rolname = "taylordash"`)."""
+    found = re.search(r'rolname = "([^"]+)"', str(output or ""))
+    if not found:
+        raise ValueError("no role name in the single-user mode's answer: %r" % (str(output or "")[-300:],))
+    return found.group(1)
+
+
+def data_version_problem(data_major, image_major, volume, image):
+    """Why PostgreSQL's container must not be replaced (its volume's data is of another major than its image),
+    or None. `data_major` is None for a volume that is new or empty."""
+    if data_major is None or int(data_major) == int(image_major):
+        return None
+    return ("the PostgreSQL data in volume %s was made by PostgreSQL %s, but the image %s runs PostgreSQL %s: it "
+            "would refuse to start and the database would be down. Nothing was changed. Upgrade the data with "
+            "-e taylordash_postgres_upgrade=true (a dump with PostgreSQL %s's tools restored into %s, rows counted on "
+            "both sides, the old data kept in volume %s-pg%s), or keep PostgreSQL %s (taylordash_images.postgres)"
+            % (volume, data_major, image, image_major, data_major, image_major, volume, data_major, data_major))

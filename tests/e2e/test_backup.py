@@ -297,3 +297,109 @@ def test_each_backup_is_copied_to_s3_and_a_restore_fetches_it_from_there(stack, 
     assert (BACKUPS / name / "SHA256SUMS").exists()
     rows = api_projects()
     assert {i: rows.get(i) for i in made} == made
+
+
+PG_VOLUME = "taylordash_postgres-data"
+
+
+def pg15_image():
+    run = playbook("tests/e2e/fixtures/postgres-image.yml", extra_vars={"images_postgres_major": 15})
+    assert run.rc == 0, run
+    return "taylordash/postgres:15"
+
+
+def drop_the_stacks_database():
+    compose("stop", "backend", "postgres-exporter", "backup", "postgres")
+    compose("rm", "-f", "postgres")
+    sh("docker", "volume", "rm", PG_VOLUME)
+
+
+def pg_version(volume):
+    return sh("docker", "run", "--rm", "-v", "%s:/data:ro" % volume, "--entrypoint", "cat", "taylordash/postgres:17",
+              "/data/PG_VERSION").stdout.strip()
+
+
+def seeded_pg15(name, volume, env, sql, network="none"):
+    """A PostgreSQL 15 container on `volume` with .env's role and database, after `sql` ran in it."""
+    sh("docker", "rm", "-f", name, check=False)
+    sh("docker", "run", "-d", "--name", name, "--network", network, "-v", "%s:/var/lib/postgresql/data" % volume,
+       "-e", "POSTGRES_USER=" + env["POSTGRES_USER"], "-e", "POSTGRES_PASSWORD=" + env["POSTGRES_PASSWORD"],
+       "-e", "POSTGRES_DB=" + env["POSTGRES_DB"], "taylordash/postgres:15")
+    wait_for(lambda: sh("docker", "exec", name, "pg_isready", "-h", "127.0.0.1", "-U", env["POSTGRES_USER"],
+                        check=False).returncode == 0, 60, what="PostgreSQL 15 up")
+    sh("docker", "exec", name, "psql", "-v", "ON_ERROR_STOP=1", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"],
+       "-c", sql)
+
+
+def test_a_postgresql_15_volume_is_refused_before_the_container_changes_then_upgraded_with_its_rows(stack):
+    image = pg15_image()
+    assert image
+    env = read_env()
+    drop_the_stacks_database()
+    seeded_pg15("pg15-seed", PG_VOLUME, env, "CREATE TABLE upgrade_probe (id int PRIMARY KEY, note text); "
+                "INSERT INTO upgrade_probe SELECT i, 'row ' || i FROM generate_series(1, 500) i;")
+    sh("docker", "rm", "-f", "pg15-seed")
+    refused = playbook("deploy-prod.yml")
+    assert refused.rc != 0, refused
+    said = " ".join(refused.out.split())
+    assert "made by PostgreSQL 15" in said and "runs PostgreSQL 17" in said, refused
+    assert "taylordash_postgres_upgrade=true" in said, refused
+    assert "postgres" not in container_ids()  # never created on the old data
+    assert pg_version(PG_VOLUME) == "15"
+
+    upgraded = playbook("deploy-prod.yml", extra_vars={"taylordash_postgres_upgrade": True})
+    assert upgraded.rc == 0, upgraded
+    assert "PostgreSQL upgraded from 15 to 17" in " ".join(upgraded.out.split()), upgraded
+    assert pg_version(PG_VOLUME) == "17"
+    assert pg_version(PG_VOLUME + "-pg15") == "15"  # the old data, kept
+    assert psql("SELECT count(*), sum(id) FROM upgrade_probe") == "500|125250"
+    assert healthy_services()["backend"] == ("running", "healthy")
+    assert add_projects(1)  # the app writes into the upgraded database
+
+    removed = playbook("deploy-prod.yml", extra_vars={"taylordash_postgres_upgrade_remove_old": True})
+    assert removed.rc == 0 and removed.changed == 1, removed
+    assert sh("docker", "volume", "inspect", PG_VOLUME + "-pg15", check=False).returncode != 0
+
+
+V1_COMPOSE = """
+name: taylordashv1
+services:
+  postgres:
+    image: taylordash/postgres:15
+    environment: {POSTGRES_USER: taylordash, POSTGRES_PASSWORD: v1-password, POSTGRES_DB: taylordash}
+    volumes: [postgres_data:/var/lib/postgresql/data]
+volumes:
+  postgres_data: {}
+"""
+
+
+def test_the_old_stacks_database_is_not_ignored_silently_and_is_imported(stack, tmp_path):
+    """The audited layout: compose project taylordashv1, its PostgreSQL 15 holding rows of the app's tables."""
+    pg15_image()
+    (tmp_path / "docker-compose.yml").write_text(V1_COMPOSE)
+    v1 = ["docker", "compose", "--project-directory", str(tmp_path), "-f", str(tmp_path / "docker-compose.yml")]
+    sh(*v1, "up", "-d", "--wait")
+    try:
+        backend_image = sh("docker", "inspect", "--format", "{{.Config.Image}}", container_ids()["backend"]).stdout.strip()
+        sh("docker", "run", "--rm", "--network", "taylordashv1_default", "-e",
+           "DATABASE_URL=postgresql://taylordash:v1-password@postgres:5432/taylordash", backend_image,
+           "alembic", "upgrade", "head")
+        names = ["v1-project-%d" % i for i in range(1, 4)]
+        sh(*v1, "exec", "-T", "postgres", "psql", "-v", "ON_ERROR_STOP=1", "-U", "taylordash", "-d", "taylordash", "-c",
+           "INSERT INTO projects (id, name, description) VALUES %s" % ", ".join(
+               "(%d, '%s', 'from v1')" % (1000 + i, n) for i, n in enumerate(names)))
+        sh(*v1, "stop")
+        drop_the_stacks_database()
+        refused = playbook("deploy-prod.yml")
+        assert refused.rc != 0, refused
+        said = " ".join(refused.out.split())
+        assert "taylordashv1_postgres_data" in said and "taylordash_v1_data=import" in said \
+            and "taylordash_v1_data=ignore" in said, refused
+        assert "postgres" not in container_ids()
+        imported = playbook("deploy-prod.yml", extra_vars={"taylordash_v1_data": "import"})
+        assert imported.rc == 0, imported
+        rows = api_projects()
+        assert {1000 + i: rows.get(1000 + i) for i in range(3)} == {1000 + i: n for i, n in enumerate(names)}
+        assert sh("docker", "volume", "inspect", "taylordashv1_postgres_data").returncode == 0  # kept
+    finally:
+        sh(*v1, "down", "-v", check=False)

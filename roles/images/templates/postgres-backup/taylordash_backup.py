@@ -333,12 +333,8 @@ def restore(name, identity, secrets_to=None):
 
 def row_counts(db):
     """{schema.table: rows} of every table of a database, counted exactly."""
-    tables = psql("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-                  "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1", db).split()
-    if not tables:
-        return {}
-    query = " UNION ALL ".join("SELECT '%s', count(*) FROM %s" % (t.replace("'", "''"), t) for t in tables)
-    return dict((line.split("|")[0], int(line.split("|")[1])) for line in psql(query, db).splitlines() if line)
+    query = lib.count_query(psql(lib.TABLES_QUERY, db).split())
+    return lib.parse_counts(psql(query, db)) if query else {}
 
 
 def check_key(name, identity):

@@ -221,3 +221,39 @@ def test_manifest():
                     "label": "pre-migration", "release": "taylordash/backend:1", "databases": ["a", "b"],
                     "server_major": 17, "encrypted": True, "recipients": [RECIPIENT], "secrets": True,
                     "files": {"a.dump.age": 10, "globals.sql.age": 5}, "size": 15}
+
+
+def test_count_query_and_its_output():
+    assert b.count_query([]) is None
+    query = b.count_query(["public.projects", 'public."o\'dd"'])
+    assert query == ("SELECT 'public.projects', count(*) FROM public.projects UNION ALL "
+                     "SELECT 'public.\"o''dd\"', count(*) FROM public.\"o'dd\"")
+    assert b.parse_counts("public.projects|3\npublic.a|b|0\n\n") == {"public.projects": 3, "public.a|b": 0}
+
+
+@pytest.mark.parametrize("before,after,wrong", [
+    ({"public.p": 3}, {"public.p": 3}, {}),
+    ({"public.p": 3}, {"public.p": 2}, {"public.p": (3, 2)}),
+    ({"public.p": 3}, {}, {"public.p": (3, 0)}),
+    ({}, {"public.new": 1}, {"public.new": (0, 1)}),
+    ({"public.alembic_version": 1}, {}, {}),  # the migration table may differ (an import migrates after)
+    ({"public.p": 0}, {}, {}),
+])
+def test_count_mismatches(before, after, wrong):
+    assert b.count_mismatches(before, after) == wrong
+
+
+def test_single_user_role():
+    out = 'PostgreSQL stand-alone backend 15.14\nbackend>\t 1: rolname = "taylordash"\t(typeid = 19, len = 64)\n'
+    assert b.single_user_role(out) == "taylordash"
+    with pytest.raises(ValueError):
+        b.single_user_role("FATAL: database files are incompatible")
+
+
+def test_data_version_problem():
+    assert b.data_version_problem(None, 17, "v", "img") is None
+    assert b.data_version_problem(17, 17, "v", "img") is None
+    text = b.data_version_problem(15, 17, "taylordash_postgres-data", "taylordash/postgres:17")
+    for part in ("made by PostgreSQL 15", "runs PostgreSQL 17", "taylordash_postgres_upgrade=true",
+                 "taylordash_postgres-data-pg15", "Nothing was changed"):
+        assert part in text
