@@ -63,9 +63,10 @@ def rollback_refs(kept, running, repos):
     An app whose container does not run its `current` image (a failed rollout left another one) returns
     to `current`; otherwise to `previous`; an app without either keeps what it runs. The reference is the
     image's content-hash tag, so the compose file never names a tag that moves.
-    Returns {refs: app -> reference, back: [apps returning to another image], kept: [apps that keep theirs]}.
+    Returns {refs: app -> reference, back: [apps returning to another image], kept: [apps that keep theirs],
+    from: app -> the reference its container ran, for those in `back` (the release a pre-migration backup names)}.
     """
-    out = {"refs": {}, "back": [], "kept": []}
+    out = {"refs": {}, "back": [], "kept": [], "from": {}}
     runs = {}
     for container in running or []:
         labels = container.get("Labels") or {}
@@ -95,6 +96,7 @@ def rollback_refs(kept, running, repos):
         named = sorted(t for t in _tags(target) if t.startswith(repo + ":") and t not in marks)
         out["refs"][app] = named[0] if named else "%s:%s" % (repo, "current" if target is current else "previous")
         out["back"].append(app)
+        out["from"][app] = container.get("Image") or ""
     return out
 
 

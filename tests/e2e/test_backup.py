@@ -403,3 +403,31 @@ def test_the_old_stacks_database_is_not_ignored_silently_and_is_imported(stack, 
         assert sh("docker", "volume", "inspect", "taylordashv1_postgres_data").returncode == 0  # kept
     finally:
         sh(*v1, "down", "-v", check=False)
+
+
+def test_rollback_names_the_backup_taken_before_the_migration_and_restores_it_when_confirmed(stack, tmp_path):
+    from conftest import redeploy
+    from test_zero_downtime import backend_copy, image_of
+    before_image = image_of("backend")
+    kept = add_projects(1)
+    copy = backend_copy(tmp_path)
+    (copy / "app" / "main.py").write_text((copy / "app" / "main.py").read_text() + "\n# changed by test_backup\n")
+    try:
+        up = redeploy(extra_vars={"application_backend_src": str(copy)}, tags="application")
+        assert up.rc == 0, up
+        new_image = image_of("backend")
+        pre = max(n for n in backups() if n.endswith("-pre-migration")
+                  and json.loads((BACKUPS / n / "manifest.json").read_text())["release"] == new_image)
+        assert "after backup %s/%s" % (BACKUPS, pre) in " ".join(up.out.split()), up
+        later = add_projects(1)  # written after the backup: a restore of it loses this row
+        back = playbook("rollback.yml", extra_vars={"backup_restore_confirm": True,
+                                                     "backup_identity_file": str(IDENTITY)})
+        assert back.rc == 0, back
+        said = " ".join(back.out.split())
+        assert "the backup taken just before: localhost:%s/%s" % (BACKUPS, pre) in said, back
+        assert image_of("backend") == before_image
+        rows = api_projects()
+        assert {i: rows.get(i) for i in kept} == kept and not set(later) & set(rows)
+    finally:
+        forward = redeploy(tags="application")
+        assert forward.rc == 0, forward

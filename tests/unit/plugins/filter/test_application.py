@@ -43,7 +43,7 @@ def test_rollback_returns_to_previous_when_the_current_image_runs():
             _image(["td/frontend:f1", "td/frontend:current"], "f1")]
     out = f.rollback_refs(kept, _running("b2", "f1"), ROLLBACK_REPOS)
     assert out == {"refs": {"backend": "td/backend:old", "frontend": "td/frontend:f1"}, "back": ["backend"],
-                   "kept": ["frontend"]}
+                   "kept": ["frontend"], "from": {"backend": "td/backend:run"}}
 
 
 def test_a_second_rollback_does_not_move_forward_again():
