@@ -119,7 +119,9 @@ def settings_errors(settings, inventory_hosts):
         targets = []
     for target in targets:
         try:
-            offsite_target(target, inventory_hosts)
+            if offsite_target(target, inventory_hosts)["kind"] == "host":
+                errors.append("%soffsite: %r is an inventory host; copies to another host over SSH are not "
+                              "implemented yet: use an S3 URL (s3://bucket/prefix)" % (name, target))
         except ValueError as exc:
             errors.append("%soffsite: %s" % (name, exc))
     if not recipients:
@@ -209,7 +211,7 @@ def format_sums(digests):
 
 def verify_problems(sums, digests):
     """What is wrong with a backup: its recorded sums against the files' digests now ({file: sha256}
-    of every file in the backup but SHA256SUMS and manifest.json). Empty when it is intact."""
+    of every file in the backup but SHA256SUMS, manifest.json included). Empty when it is intact."""
     problems = []
     if not sums:
         problems.append("%s lists no file" % SUMS)
@@ -315,11 +317,13 @@ def _human(seconds):
     return text or "0s"
 
 
-def manifest(name, databases, files, server_major, recipients, secrets, release=None):
-    """manifest.json of a backup: what it holds and how it was made (recipients by key, not secret)."""
+def manifest(name, databases, files, server_major, recipients, secrets, release=None, schema=None):
+    """manifest.json of a backup: what it holds and how it was made (recipients by key, not secret); `schema` is
+    each database's migration revision when it was taken."""
     when, label = parse_id(name)
     return json.dumps({"id": name, "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "label": label or "",
-                       "release": release or "", "databases": sorted(databases), "server_major": server_major,
+                       "release": release or "", "schema": schema or {},
+                       "databases": sorted(databases), "server_major": server_major,
                        "encrypted": bool(recipients), "recipients": list(recipients), "secrets": bool(secrets),
                        "files": files, "size": sum(files.values())}, indent=2, sort_keys=True) + "\n"
 

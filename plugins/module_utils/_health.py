@@ -100,9 +100,13 @@ def endpoint_row(check, status, seconds, error=None):
 
 
 def backup_row(status, interval, now):
-    """The row of the backups on this host, from the backup service's status.json (a dict; {} when it has not
-    written one yet): failing when the last success is older than twice the schedule, after the grace period."""
-    verdict = _backup.backup_health(status or {"first_start": now}, interval, None, now)
+    """The row of the backups on this host, from the backup service's status.json (a dict; None when the service
+    has not started here yet): failing when the last success is older than twice the schedule, after the grace
+    period, or when there is no status at all."""
+    if status is None:
+        return {"name": "backup", "kind": "backup", "ok": False, "age": None, "last": "",
+                "detail": "the backup service has written no status here: is it running?"}
+    verdict = _backup.backup_health(status, interval, None, now)
     return {"name": "backup", "kind": "backup", "ok": verdict["ok"], "age": verdict["age"],
             "last": (status or {}).get("last_id", ""), "detail": verdict["message"]}
 

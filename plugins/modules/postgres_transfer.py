@@ -176,11 +176,15 @@ def dump_source(module, p):
         _docker(module, ["rm", "-f", name], check=False)
 
 
+# The roles of the source come with their password hashes, the stack's own role's too: in the same session,
+# that role's password is set back to the stack's (.env's, read from the environment, never on a command line),
+# or the connections after it would be refused.
 RESTORE = r"""
 set -eu
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$@"; }
 if [ -s /dump/globals.sql ] && [ "$GLOBALS" = true ]; then
-  psql -X -q -d postgres -f /dump/globals.sql 2> /tmp/globals.err || true
+  { cat /dump/globals.sql; printf '%s\n' '\getenv pw PGPASSWORD' "ALTER ROLE CURRENT_USER WITH PASSWORD :'pw';"; } \
+    | psql -X -q -d postgres 2> /tmp/globals.err || true
   if grep ERROR /tmp/globals.err | grep -v 'already exists'; then exit 3; fi
 fi
 while [ $# -gt 0 ]; do
@@ -190,11 +194,9 @@ SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') \gexec
 SQL
   pg_restore --no-owner --role="$PGUSER" --exit-on-error -d "$dst" "/dump/$src.dump"
-  tables=$(q -d "$dst" -c "$TABLES")
   echo "== $dst"
-  for t in $tables; do printf '%s|%s\n' "$t" "$(q -d "$dst" -c "SELECT count(*) FROM $t")"; done
+  q -d "$dst" -c "$TABLES" | while IFS= read -r t; do printf '%s|%s\n' "$t" "$(q -d "$dst" -c "SELECT count(*) FROM $t")"; done
 done
-psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE CURRENT_USER WITH PASSWORD '$(printf %s "$PGPASSWORD" | sed "s/'/''/g")'" > /dev/null
 """
 
 
@@ -251,6 +253,9 @@ def main():
     if wrong:
         module.fail_json(msg="rows differ after the restore (table: before, after): %s; the source volume %s is "
                              "unchanged" % (wrong, p["source_volume"]), rows_before=before, rows_after=after)
+    # The dumps are in clear (the roles' password hashes among them): gone once the rows match.
+    _docker(module, ["run", "--rm", "--network", "none", "-v", "%s:/dump" % p["dump_dir"], "--entrypoint", "sh",
+                     p["target"]["image"], "-c", "rm -rf /dump/* /dump/.[!.]*"], check=False)
     module.exit_json(changed=True, databases=databases, rows_before=before, rows_after=after, source_major=major)
 
 

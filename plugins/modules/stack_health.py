@@ -278,12 +278,14 @@ def main():
                                                credentials if check.get("auth") else None))
 
     if p["backup_status"]:
-        status = {}
+        status = None
         try:
             with open(p["backup_status"]) as handle:
                 status = json.load(handle)
         except (IOError, OSError, ValueError):
-            pass
+            first = os.path.join(os.path.dirname(p["backup_status"]), ".first-start")
+            if os.path.isfile(first):
+                status = {"first_start": os.path.getmtime(first)}
         rows.append(_health.backup_row(status, p["backup_interval"], time.time()))
 
     failing = [row["name"] for row in rows if not row["ok"]]

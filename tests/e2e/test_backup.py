@@ -273,9 +273,9 @@ def test_each_backup_is_copied_to_s3_and_a_restore_fetches_it_from_there(stack, 
     offsite = {"taylordash_backup_offsite": ["s3://taylordash-backups/ci/host1"],
                "taylordash_backup_s3": {"endpoint": endpoint, "access_key": "test", "secret_key": "not-shown-s3-secret",
                                         "region": "us-east-1", "provider": "Other"}}
-    deployed = playbook("deploy-prod.yml", extra_vars=offsite)
+    deployed = playbook("deploy-prod.yml", "--diff", extra_vars=offsite)
     assert deployed.rc == 0, deployed
-    assert "not-shown-s3-secret" not in deployed.out
+    assert "backup.json" in deployed.out and "not-shown-s3-secret" not in deployed.out, deployed
     assert oct((Path("/opt/taylordash/config/backup/backup.json")).stat().st_mode & 0o777) == "0o600"
     made = add_projects(1)
     run = playbook("backup.yml", extra_vars=offsite)
@@ -411,7 +411,12 @@ def test_rollback_names_the_backup_taken_before_the_migration_and_restores_it_wh
     before_image = image_of("backend")
     kept = add_projects(1)
     copy = backend_copy(tmp_path)
-    (copy / "app" / "main.py").write_text((copy / "app" / "main.py").read_text() + "\n# changed by test_backup\n")
+    revision = psql("SELECT version_num FROM alembic_version")
+    (copy / "migrations" / "versions" / "0098_rollback_probe.py").write_text(
+        '"""A table the release adds."""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        'revision = "0098_rollback_probe"\ndown_revision = "%s"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'def upgrade():\n    op.create_table("rollback_probe", sa.Column("id", sa.Integer, primary_key=True))\n\n\n'
+        'def downgrade():\n    op.drop_table("rollback_probe")\n' % revision)
     try:
         up = redeploy(extra_vars={"application_backend_src": str(copy)}, tags="application")
         assert up.rc == 0, up
@@ -426,6 +431,7 @@ def test_rollback_names_the_backup_taken_before_the_migration_and_restores_it_wh
         said = " ".join(back.out.split())
         assert "the backup taken just before: localhost:%s/%s" % (BACKUPS, pre) in said, back
         assert image_of("backend") == before_image
+        assert psql("SELECT version_num FROM alembic_version") == revision  # the schema before the release
         rows = api_projects()
         assert {i: rows.get(i) for i in kept} == kept and not set(later) & set(rows)
     finally:

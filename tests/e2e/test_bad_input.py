@@ -53,6 +53,16 @@ CASES = {
     # A setting this release renamed would otherwise be ignored.
     "renamed-setting": ({"infrastructure_traefik_environment": {"HTTPS_PROXY": "http://proxy.example:3128"}},
                         ["infrastructure_traefik_environment was renamed", "proxy_traefik_*"]),
+    # The backup settings (issue 14's bad input; the matrix is in test__backup.py).
+    "backup-settings": (
+        {"taylordash_backup_schedule": "every night", "taylordash_backup_keep_daily": 0,
+         "taylordash_backup_recipients": ["age1notakey"], "taylordash_backup_offsite": ["ftp://nowhere/x"]},
+        ["taylordash_backup_schedule: 'every night' is not", "taylordash_backup_keep_daily must be a whole number",
+         "taylordash_backup_recipients: 'age1notakey' is not an age public key",
+         "taylordash_backup_offsite: 'ftp://nowhere/x' is neither an inventory host nor an S3 URL"]),
+    "backup-secrets-unencrypted": (
+        {"taylordash_backup_recipients": [], "taylordash_backup_secrets": True},
+        ["taylordash_backup_secrets is true but taylordash_backup_recipients is empty"]),
     "public-port-missing-from-plan": (
         {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend", "mcp-manager", "projects-manager", "midnight-hud")}},
         ["taylordash_port_plan.traefik-web is missing; traefik is enabled and publishes it"]),

@@ -391,6 +391,37 @@ def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_
     assert again.rc == 0 and again.recap["app3"]["changed"] == 0, again
 
 
+def test_disaster_recovery_on_a_fresh_host_brings_back_the_data_and_the_old_api_key(hosts, deployed):
+    """A backup of the single-host stack (its rows, its secrets, encrypted to the test key) restored on core, a
+    host this run deployed from nothing: the app behind core's Traefik serves those rows, and the old stack's API
+    key writes again (the restored secrets went through the controller's secrets file to every host)."""
+    from conftest import read_env
+    from test_backup import BACKUPS, IDENTITY, add_projects, take_backup
+    rows = add_projects(2)
+    name, _ = take_backup()
+    old_key = read_env()["API_KEY"]
+    hosts.exec("core", "mkdir", "-p", "/opt/taylordash/backups")
+    subprocess.run(["docker", "cp", str(BACKUPS / name), "tdmh-core:/opt/taylordash/backups/%s" % name], check=True)
+    run = keep("multihost-restore", playbook(
+        "restore.yml", "-i", str(hosts.inventory_path), stack_vars=False,
+        extra_vars=dict(deployed["extra"], backup_restore_confirm=True, backup_restore_id=name,
+                        backup_identity_file=str(IDENTITY))))
+    assert run.rc == 0, run
+    code, body = https(hosts, "/api/projects")
+    assert code == 200, body
+    served = {row["id"]: row["name"] for row in json.loads(body)}
+    assert {i: served.get(i) for i in rows} == rows
+    proc = subprocess.run(["curl", "-sS", "--max-time", "15", "--resolve", "%s:443:%s" % (DOMAIN, hosts.ip("core")),
+                           "--cacert", str(core_ca(hosts)), "-H", "X-API-Key: " + old_key, "-H",
+                           "Content-Type: application/json", "-d", '{"name": "after-recovery"}', "-o", "/dev/null",
+                           "-w", "%{http_code}", "https://%s/api/projects" % DOMAIN],
+                          capture_output=True, text=True, check=False)
+    assert proc.stdout == "201", proc
+    again = playbook("deploy-prod.yml", "-i", str(hosts.inventory_path), extra_vars=deployed["extra"],
+                     stack_vars=False)
+    assert again.rc == 0 and again.changed == 0, again
+
+
 def test_acme_certificates_for_app_hosts_routed_by_file_and_the_dashboard(hosts, deployed, tmp_path):
     """Last in the module (it leaves core on ACME): pebble on core's project network issues, over
     HTTP-01, the certificates core's Traefik serves for the app, whose routes to the app hosts

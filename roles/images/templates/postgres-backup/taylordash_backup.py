@@ -11,6 +11,7 @@
                     the age identity (private key) on stdin, never from a file
   check-key NAME    whether the age identity on stdin opens the backup (nothing restored)
   fetch NAME        bring a backup (or `latest`) from the first S3 target that has it
+  schema            each database's migration revision, as JSON
   ping              the healthcheck: /metrics answers
 
 Every dump is made with this image's PostgreSQL tools, which are the server's own major version (the
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 import urllib.request
@@ -119,8 +121,7 @@ def sha256(path):
 
 
 def digests(directory):
-    return {name: sha256(os.path.join(directory, name)) for name in os.listdir(directory)
-            if name not in (lib.SUMS, lib.MANIFEST)}
+    return {name: sha256(os.path.join(directory, name)) for name in os.listdir(directory) if name != lib.SUMS}
 
 
 def names():
@@ -136,18 +137,21 @@ def read_status():
 
 
 def write_status(**changes):
-    status = read_status()
-    status.update(changes)
-    status["count"] = len(names())
-    try:
-        status["first_start"] = os.path.getmtime(os.path.join(ROOT, lib.FIRST_START))
-    except OSError:
-        pass
-    tmp = os.path.join(ROOT, ".status.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(status, handle, sort_keys=True)
-    os.replace(tmp, os.path.join(ROOT, lib.STATUS))
-    return status
+    """Merge `changes` into status.json, one writer at a time (the loop, a manual run and its failure handler)."""
+    with open(os.path.join(ROOT, ".status.lock"), "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        status = read_status()
+        status.update(changes)
+        status["count"] = len(names())
+        try:
+            status["first_start"] = os.path.getmtime(os.path.join(ROOT, lib.FIRST_START))
+        except OSError:
+            pass
+        handle, tmp = tempfile.mkstemp(dir=ROOT, prefix=".status-")
+        with os.fdopen(handle, "w") as out:
+            json.dump(status, out, sort_keys=True)
+        os.replace(tmp, os.path.join(ROOT, lib.STATUS))
+        return status
 
 
 class Lock:
@@ -182,17 +186,22 @@ def _remote(target, name=""):
     return "offsite:" + path
 
 
-def offsite(settings, name, keep):
-    """Copy the new backup to each S3 target, then remove there what the retention removed here."""
+def offsite(settings, keep, removed):
+    """Each S3 target gets every backup kept here that it lacks (the new one, and any whose copy failed before);
+    there, only what the retention just removed here is removed: the target may hold backups this host never
+    had (another host's, or those from before this host was rebuilt), and they stay."""
     done = {}
     for target in settings.get("offsite") or []:
         if target.get("kind") != "s3":
             continue
         env = _rclone_env(settings)
-        _run(["rclone", "copy", "--s3-no-check-bucket", os.path.join(ROOT, name), _remote(target, name)], env=env)
-        listed = _run(["rclone", "lsf", "--dirs-only", _remote(target)], env=env).split()
-        for old in (entry.rstrip("/") for entry in listed):
-            if lib.parse_id(old) and old not in keep:
+        listed = set(e.rstrip("/") for e in _run(["rclone", "lsf", "--dirs-only", _remote(target)], env=env).split())
+        for name in keep:
+            if name not in listed or name == keep[-1]:
+                _run(["rclone", "copy", "--s3-no-check-bucket", os.path.join(ROOT, name), _remote(target, name)],
+                     env=env)
+        for old in removed:
+            if old in listed:
                 _run(["rclone", "purge", _remote(target, old)], env=env)
         done[target["url"]] = time.time()
     return done
@@ -220,12 +229,13 @@ def take(settings, label=None, release=None):
             secrets = bool(settings.get("secrets")) and os.path.isdir(SECRETS)
             if secrets:
                 tar_secrets(os.path.join(partial, "secrets.tar" + suffix), recipients)
-            sums = digests(partial)
-            with open(os.path.join(partial, lib.SUMS), "w") as handle:
-                handle.write(lib.format_sums(sums))
-            files = {n: os.path.getsize(os.path.join(partial, n)) for n in sums}
+            files = {n: os.path.getsize(os.path.join(partial, n)) for n in os.listdir(partial)}
+            schema = dict((db, schema_of(db)) for db in databases)
             with open(os.path.join(partial, lib.MANIFEST), "w") as handle:
-                handle.write(lib.manifest(name, databases, files, server, recipients, secrets, release))
+                handle.write(lib.manifest(name, databases, files, server, recipients, secrets, release, schema))
+            # The manifest is covered too: its `databases` and `encrypted` drive a restore.
+            with open(os.path.join(partial, lib.SUMS), "w") as handle:
+                handle.write(lib.format_sums(digests(partial)))
             os.rename(partial, os.path.join(ROOT, name))
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -237,16 +247,18 @@ def take(settings, label=None, release=None):
         size = sum(files.values())
         status = write_status(last_success=time.time(), last_id=name, last_size=size,
                               last_duration=time.time() - started, last_error="")
-    result = {"id": name, "path": os.path.join(ROOT, name), "size": size, "databases": databases,
-              "encrypted": bool(recipients), "secrets": secrets, "removed": plan["remove"], "offsite": {}}
-    try:
-        copied = offsite(settings, name, plan["keep"])
-        if copied:
-            write_status(offsite=dict(status.get("offsite") or {}, **copied))
-        result["offsite"] = copied
-    except Failed as exc:
-        write_status(last_offsite_error=str(exc))
-        raise Failed("backup %s was taken but its off-host copy failed: %s" % (name, exc))
+        result = {"id": name, "path": os.path.join(ROOT, name), "size": size, "databases": databases,
+                  "encrypted": bool(recipients), "secrets": secrets, "removed": plan["remove"], "offsite": {}}
+        kept = sorted(n for n in plan["keep"] if n != name) + [name]
+        try:
+            copied = offsite(settings, kept, plan["remove"])
+            if copied:
+                write_status(offsite=dict(status.get("offsite") or {}, **copied), last_offsite_error="")
+            result["offsite"] = copied
+        except Failed as exc:
+            write_status(last_offsite_error=str(exc))
+            raise Failed("backup %s was taken but its off-host copy failed (the next backup copies it again): %s"
+                         % (name, exc))
     return result
 
 
@@ -266,6 +278,10 @@ def verify(name):
         raise Failed("backup %s is refused: %s" % (name, "; ".join(problems)))
     with open(os.path.join(directory, lib.MANIFEST)) as handle:
         return json.load(handle)
+
+
+# psql's own way to read the password from the environment (no command line shows it).
+SET_OWN_PASSWORD = b"\\getenv pw PGPASSWORD\nALTER ROLE CURRENT_USER WITH PASSWORD :'pw';\n"
 
 
 def decrypt(path, identity):
@@ -297,12 +313,20 @@ def restore(name, identity, secrets_to=None):
             raise Failed("backup %s is encrypted: give the age private key of one of its recipients" % name)
         directory = os.path.join(ROOT, name)
         suffix = ".age" if info.get("encrypted") else ""
-        # The roles first (errors for roles that exist are expected), then each database afresh.
+        server = lib.major_version(psql("SHOW server_version_num"))
+        if int(info.get("server_major") or 0) > server:
+            raise Failed("backup %s was made by PostgreSQL %s, newer than this server's %d: not restored"
+                         % (name, info.get("server_major"), server))
+        # The roles first (errors for roles that exist are expected), then each database afresh. The roles come
+        # with their password hashes, this service's own role's too: in the same session its password is set back
+        # to the one it logs in with (.env's, from the environment, never on a command line), or every connection
+        # after this one would be refused.
         source, proc = decrypt(os.path.join(directory, "globals.sql" + suffix), identity)
-        loader = subprocess.run(["psql", "-X", "-q", "-d", "postgres"], stdin=source.stdout,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        roles = source.stdout.read()
         source.stdout.close()
         _finish(proc, "globals.sql")
+        loader = subprocess.run(["psql", "-X", "-q", "-d", "postgres"],
+                                input=roles + b"\n" + SET_OWN_PASSWORD, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         errors = [line for line in loader.stderr.decode(errors="replace").splitlines()
                   if "ERROR" in line and "already exists" not in line]
         if errors:
@@ -316,19 +340,27 @@ def restore(name, identity, secrets_to=None):
             _finish(proc, db + ".dump")
             if loader.returncode != 0:
                 raise Failed("pg_restore of %s failed: %s" % (db, loader.stderr.decode(errors="replace").strip()))
-        # The roles' passwords came back with the backup: the one this service logs in with is the one in
-        # .env now (the deploy re-applies .env everywhere it is used).
-        psql("ALTER ROLE CURRENT_USER WITH PASSWORD '%s'" % os.environ["PGPASSWORD"].replace("'", "''"))
         unpacked = None
         if secrets_to and info.get("secrets"):
-            os.makedirs(secrets_to, mode=0o700, exist_ok=True)
+            shutil.rmtree(secrets_to, ignore_errors=True)  # never merged with what an earlier run left
+            os.makedirs(secrets_to, mode=0o700)
             source, proc = decrypt(os.path.join(directory, "secrets.tar" + suffix), identity)
             with tarfile.open(fileobj=source.stdout, mode="r|") as archive:
-                archive.extractall(secrets_to, filter="data")
+                if hasattr(tarfile, "data_filter"):
+                    archive.extractall(secrets_to, filter="data")
+                else:  # Python without PEP 706: the archive is ours, checked against its sum above
+                    archive.extractall(secrets_to)
             _finish(proc, "secrets.tar")
             unpacked = secrets_to
         counts = dict((db, row_counts(db)) for db in info.get("databases") or [])
     return {"id": name, "databases": info.get("databases"), "secrets": unpacked, "rows": counts}
+
+
+def schema_of(db):
+    """The database's migration revision (alembic_version), '' when it has none."""
+    if not psql("SELECT to_regclass('public.alembic_version') IS NOT NULL", db) == "t":
+        return ""
+    return ",".join(psql("SELECT version_num FROM alembic_version ORDER BY 1", db).split())
 
 
 def row_counts(db):
@@ -433,6 +465,7 @@ def main(argv=None):
     remote = sub.add_parser("fetch")
     remote.add_argument("name")
     sub.add_parser("ping")
+    sub.add_parser("schema")
     args = parser.parse_args(argv)
     os.umask(0o077)
     try:
@@ -459,6 +492,9 @@ def main(argv=None):
                 except (OSError, ValueError):
                     found.append({"id": name, "damaged": True})
             print(json.dumps(found, sort_keys=True))
+        elif args.command == "schema":
+            dbs = psql("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'").split()
+            print(json.dumps(dict((db, schema_of(db)) for db in dbs), sort_keys=True))
         elif args.command == "status":
             print(json.dumps(read_status(), sort_keys=True))
         elif args.command == "verify":

@@ -59,7 +59,7 @@ def test_offsite_targets_refused(text):
 
 
 GOOD = {"schedule": "daily", "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12, "keep_pre_migration": 5,
-        "recipients": [RECIPIENT], "secrets": True, "offsite": ["s3://bkt/p", "vault"]}
+        "recipients": [RECIPIENT], "secrets": True, "offsite": ["s3://bkt/p"]}
 
 
 def test_good_settings_have_no_error():
@@ -82,6 +82,7 @@ def test_good_settings_have_no_error():
     ({"offsite": ["ftp://x"]}, "taylordash_backup_offsite"),
     ({"offsite": ["app9"]}, "taylordash_backup_offsite"),
     ({"offsite": "s3://b"}, "taylordash_backup_offsite"),
+    ({"offsite": ["vault"]}, "taylordash_backup_offsite: 'vault' is an inventory host; copies to another host over SSH"),
 ])
 def test_each_bad_setting_is_named(change, variable):
     errors = b.settings_errors(dict(GOOD, **change), ["vault"])
@@ -215,10 +216,11 @@ def test_health_verdict(status, now, ok, says):
 
 def test_manifest():
     text = b.manifest("20261202T070638Z-pre-migration", ["b", "a"], {"a.dump.age": 10, "globals.sql.age": 5}, 17,
-                      [RECIPIENT], True, "taylordash/backend:1")
+                      [RECIPIENT], True, "taylordash/backend:1", {"a": "0001", "b": ""})
     data = json.loads(text)
     assert data == {"id": "20261202T070638Z-pre-migration", "created": "2026-12-02T07:06:38Z",
-                    "label": "pre-migration", "release": "taylordash/backend:1", "databases": ["a", "b"],
+                    "label": "pre-migration", "release": "taylordash/backend:1", "schema": {"a": "0001", "b": ""},
+                    "databases": ["a", "b"],
                     "server_major": 17, "encrypted": True, "recipients": [RECIPIENT], "secrets": True,
                     "files": {"a.dump.age": 10, "globals.sql.age": 5}, "size": 15}
 

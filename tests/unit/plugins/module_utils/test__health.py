@@ -88,3 +88,14 @@ def test_summary(failing, line):
 ])
 def test_image_presence_reads_one_listing(refs, have, present, missing):
     assert h.image_presence(refs, have) == {"present": present, "missing": missing}
+
+
+def test_backup_row():
+    from ansible_collections.taylordash.ops.plugins.module_utils import _health as h
+    assert h.backup_row(None, 86400, 1000)["ok"] is False
+    fresh = h.backup_row({"last_success": 900, "last_id": "X", "first_start": 0}, 86400, 1000)
+    assert fresh["ok"] and fresh["last"] == "X" and "last backup 1m40s ago (X)" in fresh["detail"]
+    assert h.backup_row({"first_start": 0}, 60, 1000)["ok"] is False
+    assert h.backup_row({"first_start": 990}, 60, 1000)["ok"] is True
+    table = h.table([dict(fresh)])
+    assert "ok   backup" in table
