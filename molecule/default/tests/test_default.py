@@ -21,6 +21,7 @@ BUILT = {
     "alertmanager": "taylordash/alertmanager:0.28",
     "node-exporter": "taylordash/node-exporter:1.9",
     "postgres-exporter": "taylordash/postgres-exporter:0.17",
+    "postgres-backup": "taylordash/postgres-backup:17",
 }
 HASH_LABEL = "org.taylordash.inputs-hash"
 
@@ -179,7 +180,7 @@ def test_core_services_and_app_run_healthy_from_the_rendered_project(host):
                          " -f /opt/taylordash/docker-compose.app.yml ps --all --format json").splitlines()
     services = {item["Service"]: (item["State"], item.get("Health")) for item in map(json.loads, filter(None, lines))}
     assert set(services) == {"traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus",
-                             "alertmanager", "node-exporter", "postgres-exporter", "backend", "frontend"}
+                             "alertmanager", "node-exporter", "postgres-exporter", "backup", "backend", "frontend"}
     assert set(services.values()) == {("running", "healthy")}
 
 
