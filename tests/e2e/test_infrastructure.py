@@ -181,12 +181,13 @@ def test_victoriametrics_prometheus_healthy_targets_up_rules_loaded(stack):
         targets = {t["labels"]["job"]: t["health"] for t in body["data"]["activeTargets"]}
         return targets if targets and set(targets.values()) == {"up"} else None
     targets = wait_for(all_up, 90, what="every target up")
-    assert set(targets) == {"prometheus", "traefik", "victoriametrics", "alertmanager", "node", "postgres", "backend"}
+    assert set(targets) == {"prometheus", "traefik", "victoriametrics", "alertmanager", "node", "postgres", "backend",
+                            "backup"}
 
     _, rules = http_json("prometheus", 9090, "/api/v1/rules")
     names = {rule["name"] for group in rules["data"]["groups"] for rule in group["rules"]}
     assert names == {"TaylordashServiceDown", "TaylordashSlowResponses", "TaylordashDatabaseDown",
-                     "TaylordashDiskFull", "TaylordashMemoryHigh"}
+                     "TaylordashDiskFull", "TaylordashMemoryHigh", "TaylordashBackupTooOld"}
 
     # Prometheus remote-writes into VictoriaMetrics.
     def in_victoriametrics():
