@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _backup
@@ -18,12 +20,28 @@ def backup_settings_errors(settings, inventory_hosts):
     return _backup.settings_errors(settings or {}, list(inventory_hosts or []))
 
 
-def backup_offsite(targets, inventory_hosts):
-    """The off-host targets as the backup service reads them: kind, bucket, prefix (S3) or host, and url."""
+def backup_offsite(targets, addresses, ssh=None):
+    """The off-host targets as the backup service reads them: kind, bucket and prefix (S3), or host, address,
+    port, user and dir (another inventory host, over SSH); and url. `addresses`: host -> its address."""
     try:
-        return [dict(_backup.offsite_target(t, list(inventory_hosts or [])), url=str(t)) for t in targets or []]
+        return _backup.offsite_targets(targets, dict(addresses or {}), dict(ssh or {}))
     except ValueError as exc:
         raise AnsibleFilterError("taylordash_backup_offsite: %s" % exc)
+
+
+def backup_known_hosts(slurped, addresses, port):
+    """known_hosts pinning each host's key: `slurped` is a looped slurp of its ssh_host_ed25519_key.pub
+    (item = the host), `addresses` host -> the address the backup service reaches it by."""
+    lines = []
+    results = slurped.get("results", []) if isinstance(slurped, dict) else list(slurped or [])
+    for result in results:
+        host = result["item"]
+        try:
+            key = base64.b64decode(result["content"]).decode()
+            lines.append(_backup.known_hosts_line(addresses[host], int(port), key))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise AnsibleFilterError("taylordash_backup_offsite: no SSH host key of %s (%s)" % (host, exc))
+    return "".join(line + "\n" for line in lines)
 
 
 def backup_interval(schedule):
@@ -50,4 +68,5 @@ def backup_pick(names, wanted):
 class FilterModule(object):
     def filters(self):
         return {"backup_settings_errors": backup_settings_errors, "backup_offsite": backup_offsite,
+                "backup_known_hosts": backup_known_hosts,
                 "backup_interval": backup_interval, "backup_health": backup_health, "backup_pick": backup_pick}

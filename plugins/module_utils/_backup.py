@@ -36,6 +36,10 @@ MIN_INTERVAL = 10
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$")
 _S3 = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\s]*)?$")
+# A copy to another host: its user (useradd's rule) and directory, which go into an authorized_keys
+# `command=` (so no quote, space or shell character).
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_DIR = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
 
 
 def parse_interval(text):
@@ -91,6 +95,61 @@ def offsite_target(text, inventory_hosts):
     raise ValueError("%r is neither an inventory host nor an S3 URL (s3://bucket/prefix)" % (text,))
 
 
+def offsite_targets(targets, addresses, ssh=None):
+    """The off-host targets as the backup service reads them. An S3 URL: {kind: s3, bucket, prefix, url};
+    an inventory host (a key of `addresses`, host -> the address other hosts reach it by): {kind: host,
+    host, address, port, user, dir, url}, reached over SSH as `ssh`'s user, whose key may only run rrsync
+    in `ssh`'s dir there. Raises ValueError for anything else."""
+    ssh = ssh or {}
+    found = []
+    for text in targets or []:
+        target = dict(offsite_target(text, list(addresses or {})), url=str(text).strip())
+        if target["kind"] == "host":
+            target.update(address=str(addresses[target["host"]]), port=int(ssh.get("port") or 22),
+                          user=str(ssh.get("user") or ""), dir=str(ssh.get("dir") or ""))
+        found.append(target)
+    return found
+
+
+def known_hosts_line(address, port, public_key):
+    """The known_hosts line that pins `public_key` (`<type> <base64> [comment]`) for address:port."""
+    parts = str(public_key or "").split()
+    if len(parts) < 2:
+        raise ValueError("%r is not an SSH public key" % (public_key,))
+    where = address if int(port) == 22 else "[%s]:%d" % (address, int(port))
+    return "%s %s %s" % (where, parts[0], parts[1])
+
+
+def rsync_remote(target, path=""):
+    """rsync's `user@address:path` for a host target (an IPv6 address in brackets); `path` is relative to the
+    target's directory, which rrsync makes its root."""
+    address = target["address"]
+    if ":" in address:
+        address = "[%s]" % address
+    return "%s@%s:%s" % (target["user"], address, path)
+
+
+def rsync_listing(text):
+    """The backup names in `rsync --list-only` output (its last field; `.` and anything else left out)."""
+    names = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0].startswith("d") and parse_id(fields[-1]):
+            names.append(fields[-1])
+    return sorted(names)
+
+
+def rsync_purge_filters(names):
+    """Filter rules that let `rsync -r --delete <empty dir>/ remote:` remove exactly these backups there (every
+    other entry is excluded, so it is protected from --delete)."""
+    rules = []
+    for name in names:
+        if not parse_id(name):
+            raise ValueError("%r is not a backup name" % (name,))
+        rules.append("--include=/%s/***" % name)
+    return rules + ["--exclude=*"]
+
+
 def settings_errors(settings, inventory_hosts):
     """Messages naming each wrong backup setting (taylordash_backup_*), before anything changes."""
     errors = []
@@ -117,13 +176,19 @@ def settings_errors(settings, inventory_hosts):
     if not isinstance(targets, (list, tuple)):
         errors.append("%soffsite must be a list, not %r" % (name, targets))
         targets = []
+    hosts = []
     for target in targets:
         try:
             if offsite_target(target, inventory_hosts)["kind"] == "host":
-                errors.append("%soffsite: %r is an inventory host; copies to another host over SSH are not "
-                              "implemented yet: use an S3 URL (s3://bucket/prefix)" % (name, target))
+                hosts.append(target)
         except ValueError as exc:
             errors.append("%soffsite: %s" % (name, exc))
+    backup_host = settings.get("backup_host") or ""
+    if backup_host and backup_host in hosts:
+        errors.append("%soffsite: %r is the host the backups are taken on; an off-host copy goes to another "
+                      "inventory host" % (name, backup_host))
+    if hosts:
+        errors.extend(_ssh_errors(settings, name))
     if not recipients:
         if settings.get("secrets"):
             errors.append("%ssecrets is true but %srecipients is empty: the deploy directory's secrets are "
@@ -131,6 +196,48 @@ def settings_errors(settings, inventory_hosts):
         if targets:
             errors.append("%soffsite names targets but %srecipients is empty: nothing leaves the host "
                           "unencrypted" % (name, name))
+    return errors
+
+
+# Accounts a distribution or a service owns: the copies get a user of their own.
+_SYSTEM_USERS = ("root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
+                 "www-data", "backup", "list", "irc", "nobody", "postgres", "sshd", "messagebus", "docker")
+# Directories a copy must not take over (the offsite user owns its directory, mode 0700).
+_SYSTEM_DIRS = ("/var/lib", "/var/backups", "/var/cache", "/var/log", "/var/spool", "/var/tmp", "/var/mail",
+                "/var/www", "/usr/local", "/usr/share", "/etc/ssh")
+
+
+def _under(path, directory):
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _ssh_errors(settings, name):
+    errors = []
+    user = settings.get("offsite_user")
+    if not isinstance(user, str) or not _USER.match(user) or user in _SYSTEM_USERS or user.startswith("systemd-"):
+        errors.append("%soffsite_user must be a user name of its own (lower case; not root nor a system or "
+                      "service account: it is created for the copies, and its key may only run rrsync), not %r"
+                      % (name, user))
+        user = None
+    directory = settings.get("offsite_dir")
+    if not isinstance(directory, str) or not _DIR.match(directory) or "/../" in directory + "/" \
+            or "/./" in directory + "/":
+        errors.append("%soffsite_dir must be an absolute path of letters, digits and ._- (it goes into an "
+                      "authorized_keys command), not %r" % (name, directory))
+    else:
+        directory = directory.rstrip("/")
+        home = "/var/lib/%s" % user if user else None
+        owned = [d for d in (settings.get("deploy_dir"), settings.get("dir"), home) if d]
+        if directory.count("/") < 2 or directory in _SYSTEM_DIRS \
+                or any(_under(directory, d) or _under(d, directory) for d in owned):
+            errors.append("%soffsite_dir %s would hand over a directory the system, the stack or the user's own "
+                          "SSH keys need (it becomes the copies' user's, mode 0700): give a directory of its own, "
+                          "two levels deep or more, such as /var/backups/taylordash" % (name, directory))
+    port = settings.get("offsite_port")
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        errors.append("%soffsite_port must be a port number (1-65535), not %r" % (name, port))
     return errors
 
 

@@ -71,6 +71,10 @@ def deploy_vars(tmp):
         "proxy_app_health_interval": "2s",
         # The 2.9 GB travel by rsync (the shipping test below uses ansible's copy).
         "release_ship_transfer": "synchronize",
+        # core's backups go to app1 over SSH (encrypted to the test key, as off-host copies must be).
+        "taylordash_backup_recipients": yaml.safe_load((ROOT / "tests" / "e2e" / "stack-vars.yml").read_text())[
+            "taylordash_backup_recipients"],
+        "taylordash_backup_offsite": ["app1"],
     }
 
 
@@ -391,6 +395,53 @@ def test_shipping_checks_free_space_first_check_mode_ships_nothing_and_an_image_
     assert again.rc == 0 and again.recap["app3"]["changed"] == 0, again
 
 
+def test_one_audit_run_writes_a_report_per_host_and_one_for_the_inventory(hosts, deployed, tmp_path):
+    out = tmp_path / "audit"
+    run = playbook("audit.yml", "-i", str(hosts.inventory_path), stack_vars=False, extra_vars=dict(
+        deployed["extra"], audit_report_dir=str(out), audit_fingerprint_key_file=str(tmp_path / "audit.key")))
+    assert run.rc == 0 and run.changed == 0, run
+    report = json.loads((out / "inventory.json").read_text())
+    assert set(report["hosts"]) == set(GROUPS)
+    for name in GROUPS:
+        one = json.loads((out / "hosts" / (name + ".json")).read_text())
+        assert set(one["hosts"]) == {name}
+        assert (out / "hosts" / (name + ".html")).stat().st_size > 0
+    # core publishes PostgreSQL on its own address for the app hosts: planned, not an exposed data port.
+    core = report["hosts"]["core"]
+    assert not [f["id"] for f in core["findings"] if f["severity"] == "critical"], core["findings"]
+    services = {c["service"] for c in report["hosts"]["app1"]["facts"]["containers"] if c["project"] == "taylordash"}
+    assert {"backend", "frontend"} <= services
+
+
+OFFSITE = "/var/backups/taylordash"
+BACKUP_SSH = ("ssh -i /opt/taylordash/backup-ssh/id_ed25519 -o UserKnownHostsFile=/opt/taylordash/backup-ssh/known_hosts "
+              "-o StrictHostKeyChecking=yes -o BatchMode=yes")
+
+
+def test_a_backup_is_copied_to_another_host_whose_key_only_runs_rsync_in_its_directory(hosts, deployed):
+    run = playbook("backup.yml", "-i", str(hosts.inventory_path), extra_vars=deployed["extra"], stack_vars=False)
+    assert run.rc == 0, run
+    text = " ".join(run.out.split())
+    found = re.search(r"Backup (\S+) on core: [^']*?, copied to app1", text)
+    assert found, text[-3000:]
+    name = found.group(1)
+    here = hosts.exec("core", "cat", "/opt/taylordash/backups/%s/SHA256SUMS" % name).stdout
+    there = hosts.exec("app1", "sh", "-c", "cd %s/%s && cat SHA256SUMS && sha256sum --quiet -c SHA256SUMS" % (OFFSITE, name))
+    assert here and there.stdout == here, (here, there)
+    owner = hosts.exec("app1", "stat", "-c", "%U %a", "%s/%s" % (OFFSITE, name)).stdout.split()
+    assert owner == ["taylordash-backup", "700"], owner
+    # The key pinned app1's host key (strict checking passes) and lists the directory through rrsync ...
+    remote = "taylordash-backup@%s:" % hosts.ip("app1")
+    listed = hosts.exec("core", "rsync", "--list-only", "-e", BACKUP_SSH, remote)
+    assert name in listed.stdout, listed
+    # ... but runs nothing else, and reads nothing outside it.
+    shell = hosts.exec("core", *BACKUP_SSH.split(), "taylordash-backup@" + hosts.ip("app1"), "cat /etc/hostname",
+                       check=False)
+    assert shell.returncode != 0 and "app1" not in shell.stdout, shell
+    outside = hosts.exec("core", "rsync", "-e", BACKUP_SSH, remote + "/etc/hostname", "/tmp/stolen", check=False)
+    assert hosts.exec("core", "test", "-e", "/tmp/stolen", check=False).returncode != 0, outside
+
+
 def test_disaster_recovery_on_a_fresh_host_brings_back_the_data_and_the_old_api_key(hosts, deployed):
     """A backup of the single-host stack (its rows, its secrets, encrypted to the test key) restored on core, a
     host this run deployed from nothing: the app behind core's Traefik serves those rows, and the old stack's API
@@ -400,13 +451,16 @@ def test_disaster_recovery_on_a_fresh_host_brings_back_the_data_and_the_old_api_
     rows = add_projects(2)
     name, _ = take_backup()
     old_key = read_env()["API_KEY"]
-    hosts.exec("core", "mkdir", "-p", "/opt/taylordash/backups")
-    subprocess.run(["docker", "cp", str(BACKUPS / name), "tdmh-core:/opt/taylordash/backups/%s" % name], check=True)
+    # Only app1 holds it, as the off-host copy of a host that is gone: the restore fetches it over SSH.
+    subprocess.run(["docker", "cp", str(BACKUPS / name), "tdmh-app1:%s/%s" % (OFFSITE, name)], check=True)
+    hosts.exec("app1", "chown", "-R", "taylordash-backup:", "%s/%s" % (OFFSITE, name))
+    assert hosts.exec("core", "test", "-e", "/opt/taylordash/backups/" + name, check=False).returncode != 0
     run = keep("multihost-restore", playbook(
         "restore.yml", "-i", str(hosts.inventory_path), stack_vars=False,
         extra_vars=dict(deployed["extra"], backup_restore_confirm=True, backup_restore_id=name,
                         backup_identity_file=str(IDENTITY))))
     assert run.rc == 0, run
+    assert "fetched from app1" in " ".join(run.out.split()), run
     code, body = https(hosts, "/api/projects")
     assert code == 200, body
     served = {row["id"]: row["name"] for row in json.loads(body)}

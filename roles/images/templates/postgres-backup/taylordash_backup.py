@@ -10,7 +10,7 @@
                     restore its databases (and unpack its secrets into DIR); an encrypted backup reads
                     the age identity (private key) on stdin, never from a file
   check-key NAME    whether the age identity on stdin opens the backup (nothing restored)
-  fetch NAME        bring a backup (or `latest`) from the first S3 target that has it
+  fetch NAME        bring a backup (or `latest`) from the first off-host target that has it
   schema            each database's migration revision, as JSON
   ping              the healthcheck: /metrics answers
 
@@ -40,6 +40,8 @@ import taylordash_backup_lib as lib  # noqa: E402
 CONFIG = os.environ.get("BACKUP_CONFIG", "/etc/taylordash-backup/backup.json")
 ROOT = os.environ.get("BACKUP_ROOT", "/backups")
 SECRETS = os.environ.get("BACKUP_SECRETS", "/secrets")
+# The key of copies to other hosts and those hosts' keys (infrastructure role: backup_ssh.yml).
+SSH_DIR = os.environ.get("BACKUP_SSH_DIR", "/etc/taylordash-backup/ssh")
 
 
 class Failed(Exception):
@@ -186,24 +188,61 @@ def _remote(target, name=""):
     return "offsite:" + path
 
 
+def _rsync(target, args):
+    """rsync to or from another host's backup directory, over SSH with this stack's key; the key may only run
+    rrsync there, in that directory, so remote paths are relative to it."""
+    ssh = ("ssh -i {d}/id_ed25519 -o UserKnownHostsFile={d}/known_hosts -o StrictHostKeyChecking=yes "
+           "-o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "
+           "-p {p}").format(d=SSH_DIR, p=int(target["port"]))
+    # --timeout: a stalled transfer fails instead of holding the backup lock for ever.
+    return _run(["rsync", "-e", ssh, "--timeout=300"] + args, env=dict(os.environ, HOME="/tmp"))
+
+
+def _copy_s3(settings, target, keep, removed):
+    env = _rclone_env(settings)
+    listed = set(e.rstrip("/") for e in _run(["rclone", "lsf", "--dirs-only", _remote(target)], env=env).split())
+    for name in keep:
+        if name not in listed or name == keep[-1]:
+            _run(["rclone", "copy", "--s3-no-check-bucket", os.path.join(ROOT, name), _remote(target, name)],
+                 env=env)
+    for old in removed:
+        if old in listed:
+            _run(["rclone", "purge", _remote(target, old)], env=env)
+
+
+def _copy_host(target, keep, removed):
+    # rsync compares every kept backup (size and time): one a failed run left half copied is completed.
+    sources = [os.path.join(ROOT, name) for name in keep]
+    _rsync(target, ["-rt", "--chmod=D0700,F0600"] + sources + [lib.rsync_remote(target)])
+    listed = lib.rsync_listing(_rsync(target, ["--list-only", lib.rsync_remote(target)]))
+    gone = [old for old in removed if old in listed]
+    if gone:
+        empty = tempfile.mkdtemp(dir="/tmp")
+        try:
+            _rsync(target, ["-r", "--delete"] + lib.rsync_purge_filters(gone) + [empty + "/", lib.rsync_remote(target)])
+        finally:
+            os.rmdir(empty)
+
+
 def offsite(settings, keep, removed):
-    """Each S3 target gets every backup kept here that it lacks (the new one, and any whose copy failed before);
+    """Each target gets every backup kept here that it lacks (the new one, and any whose copy failed before);
     there, only what the retention just removed here is removed: the target may hold backups this host never
     had (another host's, or those from before this host was rebuilt), and they stay."""
-    done = {}
+    done, failed = {}, []
     for target in settings.get("offsite") or []:
-        if target.get("kind") != "s3":
+        try:
+            if target.get("kind") == "s3":
+                _copy_s3(settings, target, keep, removed)
+            elif target.get("kind") == "host":
+                _copy_host(target, keep, removed)
+            else:
+                continue
+        except Failed as exc:  # one target down does not keep the others from their copies
+            failed.append("%s: %s" % (target["url"], exc))
             continue
-        env = _rclone_env(settings)
-        listed = set(e.rstrip("/") for e in _run(["rclone", "lsf", "--dirs-only", _remote(target)], env=env).split())
-        for name in keep:
-            if name not in listed or name == keep[-1]:
-                _run(["rclone", "copy", "--s3-no-check-bucket", os.path.join(ROOT, name), _remote(target, name)],
-                     env=env)
-        for old in removed:
-            if old in listed:
-                _run(["rclone", "purge", _remote(target, old)], env=env)
         done[target["url"]] = time.time()
+    if failed:
+        raise Failed("; ".join(failed), done)
     return done
 
 
@@ -256,9 +295,10 @@ def take(settings, label=None, release=None):
                 write_status(offsite=dict(status.get("offsite") or {}, **copied), last_offsite_error="")
             result["offsite"] = copied
         except Failed as exc:
-            write_status(last_offsite_error=str(exc))
+            copied = exc.args[1] if len(exc.args) > 1 else {}
+            write_status(offsite=dict(status.get("offsite") or {}, **copied), last_offsite_error=str(exc.args[0]))
             raise Failed("backup %s was taken but its off-host copy failed (the next backup copies it again): %s"
-                         % (name, exc))
+                         % (name, exc.args[0]))
     return result
 
 
@@ -383,18 +423,40 @@ def check_key(name, identity):
 
 
 def fetch(settings, name):
-    """Bring a backup from the first S3 target that has it (disaster recovery on a new host)."""
+    """Bring a backup from the first off-host target that has it (disaster recovery on a new host); a target
+    that cannot be reached is passed over and named if none has it."""
+    unreachable = []
     for target in settings.get("offsite") or []:
-        if target.get("kind") != "s3":
+        try:
+            found = _fetch_from(settings, target, name)
+        except Failed as exc:
+            unreachable.append("%s (%s)" % (target["url"], exc))
             continue
+        if found:
+            return found
+    raise Failed("no off-host target in taylordash_backup_offsite holds %s%s"
+                 % (name, "; unreachable: " + "; ".join(unreachable) if unreachable else ""))
+
+
+def _fetch_from(settings, target, name):
+    """The backup `name` (or the latest) fetched from one target into ROOT, or None when it does not hold it."""
+    if target.get("kind") == "s3":
         env = _rclone_env(settings)
         listed = [e.rstrip("/") for e in _run(["rclone", "lsf", "--dirs-only", _remote(target)], env=env).split()]
-        wanted = lib.pick(listed, name)
-        partial = os.path.join(ROOT, ".partial-" + wanted)
+    elif target.get("kind") == "host":
+        listed = lib.rsync_listing(_rsync(target, ["--list-only", lib.rsync_remote(target)]))
+    else:
+        return None
+    if not listed or (name != "latest" and name not in listed):
+        return None
+    wanted = lib.pick(listed, name)
+    partial = os.path.join(ROOT, ".partial-" + wanted)
+    if target["kind"] == "s3":
         _run(["rclone", "copy", _remote(target, wanted), partial], env=env)
-        os.rename(partial, os.path.join(ROOT, wanted))
-        return {"id": wanted, "from": target["url"]}
-    raise Failed("no S3 target in taylordash_backup_offsite to fetch %s from" % name)
+    else:
+        _rsync(target, ["-rt", "--chmod=D0700,F0600", lib.rsync_remote(target, wanted + "/"), partial + "/"])
+    os.rename(partial, os.path.join(ROOT, wanted))
+    return {"id": wanted, "from": target["url"]}
 
 
 class Metrics(http.server.BaseHTTPRequestHandler):

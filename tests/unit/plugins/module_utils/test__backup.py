@@ -58,13 +58,72 @@ def test_offsite_targets_refused(text):
         b.offsite_target(text, ["app1", "vault"])
 
 
+def test_offsite_targets_as_the_backup_service_reads_them():
+    ssh = {"user": "taylordash-backup", "dir": "/var/backups/taylordash", "port": "2222"}
+    found = b.offsite_targets(["s3://bkt/p", " vault "], {"vault": "10.0.0.9", "app1": "10.0.0.2"}, ssh)
+    assert found == [
+        {"kind": "s3", "bucket": "bkt", "prefix": "p", "url": "s3://bkt/p"},
+        {"kind": "host", "host": "vault", "address": "10.0.0.9", "port": 2222, "user": "taylordash-backup",
+         "dir": "/var/backups/taylordash", "url": "vault"}]
+    assert b.offsite_targets([], {}, ssh) == []
+    with pytest.raises(ValueError):
+        b.offsite_targets(["app9"], {"vault": "10.0.0.9"}, ssh)
+
+
+@pytest.mark.parametrize("address,port,line", [
+    ("10.0.0.9", 22, "10.0.0.9 ssh-ed25519 AAAAC3Nz"),
+    ("10.0.0.9", 2222, "[10.0.0.9]:2222 ssh-ed25519 AAAAC3Nz"),
+    ("fd00::9", "2222", "[fd00::9]:2222 ssh-ed25519 AAAAC3Nz"),
+])
+def test_known_hosts_lines_pin_the_key_for_the_address_and_port(address, port, line):
+    assert b.known_hosts_line(address, port, "ssh-ed25519 AAAAC3Nz root@vault\n") == line
+
+
+@pytest.mark.parametrize("key", ["", None, "ssh-ed25519"])
+def test_known_hosts_needs_a_key(key):
+    with pytest.raises(ValueError):
+        b.known_hosts_line("10.0.0.9", 22, key)
+
+
+def test_rsync_remotes_are_relative_to_the_restricted_directory():
+    target = {"user": "tb", "address": "10.0.0.9"}
+    assert b.rsync_remote(target) == "tb@10.0.0.9:"
+    assert b.rsync_remote(target, "20261202T070638Z/") == "tb@10.0.0.9:20261202T070638Z/"
+    assert b.rsync_remote(dict(target, address="fd00::9")) == "tb@[fd00::9]:"
+
+
+def test_rsync_listing_names_the_backups_only():
+    text = """drwx------          4,096 2026/12/02 12:00:00 .
+drwx------          4,096 2026/12/02 12:00:00 20261202T070638Z
+drwx------          4,096 2026/12/02 12:00:00 20261201T070638Z-pre-migration
+-rw-------             12 2026/12/02 12:00:00 20261130T070638Z
+drwx------          4,096 2026/12/02 12:00:00 .partial-20261202T080000Z
+drwx------          4,096 2026/12/02 12:00:00 lost+found
+"""
+    assert b.rsync_listing(text) == ["20261201T070638Z-pre-migration", "20261202T070638Z"]
+    assert b.rsync_listing("") == []
+
+
+def test_rsync_purge_filters_include_only_the_removed_backups():
+    assert b.rsync_purge_filters(["20261202T070638Z", "20261201T070638Z-pre-migration"]) == [
+        "--include=/20261202T070638Z/***", "--include=/20261201T070638Z-pre-migration/***", "--exclude=*"]
+    assert b.rsync_purge_filters([]) == ["--exclude=*"]
+    for bad in ("*", "../etc", "20261202T070638Z/../x", ""):
+        with pytest.raises(ValueError):
+            b.rsync_purge_filters([bad])
+
+
 GOOD = {"schedule": "daily", "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12, "keep_pre_migration": 5,
-        "recipients": [RECIPIENT], "secrets": True, "offsite": ["s3://bkt/p"]}
+        "recipients": [RECIPIENT], "secrets": True, "offsite": ["s3://bkt/p", "vault"], "backup_host": "core",
+        "offsite_user": "taylordash-backup", "offsite_dir": "/var/backups/taylordash", "offsite_port": 22,
+        "deploy_dir": "/opt/taylordash", "dir": "/opt/taylordash/backups"}
 
 
 def test_good_settings_have_no_error():
-    assert b.settings_errors(GOOD, ["vault"]) == []
+    assert b.settings_errors(GOOD, ["vault", "core"]) == []
     assert b.settings_errors(dict(GOOD, recipients=[], secrets=False, offsite=[]), []) == []
+    # The SSH settings only matter with a host target.
+    assert b.settings_errors(dict(GOOD, offsite=["s3://bkt/p"], offsite_user="root"), ["vault"]) == []
     assert b.settings_errors(dict(GOOD, keep_daily="3"), ["vault"]) == []  # -e keep_daily=3 is a string
 
 
@@ -82,10 +141,26 @@ def test_good_settings_have_no_error():
     ({"offsite": ["ftp://x"]}, "taylordash_backup_offsite"),
     ({"offsite": ["app9"]}, "taylordash_backup_offsite"),
     ({"offsite": "s3://b"}, "taylordash_backup_offsite"),
-    ({"offsite": ["vault"]}, "taylordash_backup_offsite: 'vault' is an inventory host; copies to another host over SSH"),
+    ({"offsite": ["core"]}, "taylordash_backup_offsite: 'core' is the host the backups are taken on"),
+    ({"offsite_user": "root"}, "taylordash_backup_offsite_user"),
+    ({"offsite_user": "Backup User"}, "taylordash_backup_offsite_user"),
+    ({"offsite_dir": "backups"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/var/backups/../etc"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": '/var/b" x'}, "taylordash_backup_offsite_dir"),
+    ({"offsite_user": "postgres"}, "taylordash_backup_offsite_user"),
+    ({"offsite_user": "systemd-network"}, "taylordash_backup_offsite_user"),
+    ({"offsite_dir": "/var"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/var/lib"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/var/backups/"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/var/lib/taylordash-backup"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/var/lib/taylordash-backup/copies"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/opt/taylordash/copies"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_dir": "/opt"}, "taylordash_backup_offsite_dir"),
+    ({"offsite_port": 0}, "taylordash_backup_offsite_port"),
+    ({"offsite_port": "ssh"}, "taylordash_backup_offsite_port"),
 ])
 def test_each_bad_setting_is_named(change, variable):
-    errors = b.settings_errors(dict(GOOD, **change), ["vault"])
+    errors = b.settings_errors(dict(GOOD, **change), ["vault", "core"])
     assert len(errors) == 1, errors
     assert errors[0].startswith(variable), errors
 
