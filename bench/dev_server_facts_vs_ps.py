@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark (not run in CI): dev_server_facts' /proc scan versus the old `ps | grep` pipeline.
+"""Benchmark (not run in CI): dev_server_facts' /proc scan versus the old `ps | grep` pipeline, and
+audit.yml's process scan versus the `ps`/`ss` pipeline an admin would run for the same picture.
 
 Spawns many idle processes (`sleep 600`) so /proc is as busy as a real host, starts
 a couple of loopback listeners (a real uvicorn and a plain socket listener whose
@@ -10,7 +11,15 @@ arguments contain "uvicorn"), then times, N times each:
       the module does: validate_apps + scan + analyse);
   (b) ``ps aux | grep -E 'uvicorn|vite' | grep -v grep | awk '{print $2}'``.
 
-It prints the timings and the ratio measured in this one run; no thresholds.
+  (c) audit.yml's process scan (plugins/module_utils/_audit_scan.py: every listening
+      instance with its user, command line, working directory and start time, plus
+      every listener with its holder): ``processes(...)`` + ``listeners()``;
+  (d) ``ss -ltnpH; ps -eo pid,user,lstart,args``: the listeners with their pids and
+      every process's user, start time and command line, which an admin would then
+      join by hand (no working directory, no grouping into instances).
+
+It prints the timings and the ratios (a)/(b) and (c)/(d) measured in this one run;
+no thresholds.
 
     .venv/bin/python bench/dev_server_facts_vs_ps.py [--procs 2000] [-n 20]
 """
@@ -29,9 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "collections"))  # collections/ansible_collections/taylordash/ops -> repo
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _devservers  # noqa: E402
+from ansible_collections.taylordash.ops.plugins.module_utils import _audit_scan, _devservers  # noqa: E402
 
 PS_PIPELINE = "ps aux | grep -E 'uvicorn|vite' | grep -v grep | awk '{print $2}'"
+SS_PS_PIPELINE = "ss -ltnpH; ps -eo pid,user,lstart,args"
 
 ASGI_APP = '''async def app(scope, receive, send):
     if scope["type"] == "http":
@@ -138,6 +148,11 @@ def main():
             ps_times, ps_result = timed(lambda: subprocess.run(PS_PIPELINE, shell=True, stdout=subprocess.PIPE,
                                                                stderr=subprocess.DEVNULL, text=True, check=False),
                                         args.n)
+            audit_times, audit_result = timed(
+                lambda: (_audit_scan.processes(str(root), apps), _audit_scan.listeners()), args.n)
+            ss_times, ss_result = timed(lambda: subprocess.run(SS_PS_PIPELINE, shell=True, stdout=subprocess.PIPE,
+                                                               stderr=subprocess.DEVNULL, text=True, check=False),
+                                        args.n)
         finally:
             kill_all(listeners + idle)
 
@@ -145,12 +160,17 @@ def main():
     ours = [inst for inst in instances if isinstance(inst, dict) and inst.get("app")]
     print("(a) %s: %d listening instances, %d attributed to an app" % (what, len(instances), len(ours)))
     print("(b) %s: %d pids" % (PS_PIPELINE, len(ps_result.stdout.split())))
-    for label, times in (("(a) /proc scan", facts_times), ("(b) ps pipeline", ps_times)):
+    print("(c) audit scan: %d listening instances, %d listeners" % (len(audit_result[0]), len(audit_result[1])))
+    print("(d) %s: %d lines" % (SS_PS_PIPELINE, len(ss_result.stdout.splitlines())))
+    for label, times in (("(a) /proc scan", facts_times), ("(b) ps pipeline", ps_times),
+                         ("(c) audit scan", audit_times), ("(d) ss+ps", ss_times)):
         print("%-16s n=%d  median %8.2f ms  mean %8.2f ms  min %8.2f ms  max %8.2f ms"
               % (label, len(times), 1000 * statistics.median(times), 1000 * statistics.mean(times),
                  1000 * min(times), 1000 * max(times)))
     ratio = statistics.median(facts_times) / statistics.median(ps_times)
     print("ratio (a)/(b), medians, this run: %.2f" % ratio)
+    ratio = statistics.median(audit_times) / statistics.median(ss_times)
+    print("ratio (c)/(d), medians, this run: %.2f" % ratio)
 
 
 if __name__ == "__main__":
