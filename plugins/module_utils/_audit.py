@@ -487,6 +487,10 @@ def claimants(items, known_services=()):
             item["claimant"] = explained[0]
             found[explained[0]].append(item)
             continue
+        if item.get("kind") == "env":
+            # An environment file's PORT says a number, not whether it is listened on or connected to (the
+            # app's MQTT_PORT, DB_PORT): it claims nothing by itself.
+            continue
         named = [s for s in sorted(known_services, key=lambda s: (-len(s), s)) if _names(words, s)]
         item["claimant"] = "docker:%s" % named[0] if named else "file:%s" % item["path"]
         found.setdefault(item["claimant"], []).append(item)

@@ -768,6 +768,10 @@ def _secret(line, key, value, key_bytes, detector):
             "known_default": known_default(value)}
 
 
+# Keys whose values are digests (a compose label's config-hash, a checksum, an image digest).
+_DIGEST_KEY = re.compile(r"(hash|checksum|digest|sha\d*|sha256sum|etag|fingerprint)$", re.I)
+
+
 def _secrets(kind, records, lines, key_bytes, detector):
     found, covered = [], []  # covered: (first line, last line, value) of what is fingerprinted already
 
@@ -798,6 +802,8 @@ def _secrets(kind, records, lines, key_bytes, detector):
         if any(first <= number <= last and secret in value for first, last, value in covered):
             continue  # the same secret, found by a keyword or in a URL already
         record = _record_at(records, number)
+        if record is not None and "High Entropy" in type_name and _DIGEST_KEY.search(record.key or ""):
+            continue  # a checksum or a configuration hash is high-entropy and no secret
         value = literal(record.value, kind) if record is not None else None
         if type_name == "Private Key":
             value = value if value and secret in value else _pem_block(lines, number - 1)

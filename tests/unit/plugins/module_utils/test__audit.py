@@ -567,10 +567,14 @@ APP = container("app-web-1", "web", "nginx:1.25", project="app", ours=False, wor
                  file_("/opt/taylordash/mosquitto/mosquitto.conf", "config", ports=[(9001, 5, "listener", True)])],
                 [TRAEFIK]), 9001, False),
     ("a leftover compose file's services name nothing: two files in use on one port still clash",
-     _port_case([file_("/srv/app/adminer.env", "env", ports=[(8081, 1, "PORT", True)]),
+     _port_case([file_("/srv/app/adminer.conf", "config", ports=[(8081, 1, "port", True)]),
                  file_("/srv/app/conf/adminer.ini", "config", ports=[(8081, 3, "listen", True)]),
                  file_("/srv/old/docker-compose.yml", "compose", ports=[(8080, 5, "adminer.ports", True)])],
                 [APP]), 8081, True),
+    ("an environment file's port (the app's MQTT_PORT) claims nothing by itself",
+     _port_case([file_("/srv/app/.env", "env", ports=[(1883, 12, "MQTT_PORT", False)]),
+                 file_("/srv/app/docker-compose.yml", "compose", ports=[(1883, 40, "mosquitto.ports", True)])],
+                [APP]), 1883, False),
 ])
 def test_double_booked_ports(case, facts, port, booked):
     found = ids(a.findings(facts, PLAN))

@@ -497,3 +497,14 @@ def test_analyse_with_detect_secrets_holds_no_value():
         assert value not in dumped
     found = dict((s["line"], s["detector"]) for s in result["secrets"])
     assert found[11] == "detect-secrets:AWS Access Key" and found[12] == "keyword"
+
+
+def test_digests_are_not_secrets_however_high_their_entropy():
+    text = 'services:\n  traefik:\n    labels:\n      org.taylordash.config-hash: "9f2c4e1a7b3d5c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70"\n'
+
+    def detector(lines):
+        return [(4, "Hex High Entropy String", "9f2c4e1a7b3d5c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70")]
+    entry = {"path": "/opt/taylordash/docker-compose.yml", "kind": "compose", "text": text}
+    assert af.analyse(entry, b"k" * 32, detector)["secrets"] == []
+    token = dict(entry, text=text.replace("config-hash", "webhook-token"))
+    assert len(af.analyse(token, b"k" * 32, detector)["secrets"]) == 1
