@@ -32,11 +32,7 @@ def audit_plan(services, port_plan, dev_apps, project, old_projects, published=N
     """The plan of a host: project and old_projects, port_plan {name: {port, address, public}}, dev_apps
     {app: {port}}, docker_services {service: {ports, data, processes}} and published (the ports this host
     publishes on its own address for callers on other hosts: name, port, address)."""
-    public = set()
-    for entry in services.values():
-        for name, spec in (entry.get("ports") or {}).items():
-            if _catalogue._flag(spec.get("public", False)):
-                public.add(name)
+    public = set(name for name, spec in _catalogue.endpoint_ports(services).items() if spec.get("public"))
     plan = {}
     for name, value in (port_plan or {}).items():
         entry = _plan_entry(value)
