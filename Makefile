@@ -60,7 +60,7 @@ molecule: setup
 	molecule test
 
 e2e: setup
-	python -m pytest -q --durations=40 tests/e2e
+	python -m pytest -v -o console_output_style=times tests/e2e
 
 # Unit tests run first (pure, seconds); integration tests after molecule built
 # the images they run, and under `make test` they fail rather than skip without them.

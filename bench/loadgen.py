@@ -3,7 +3,8 @@
 
 Threads send GET requests over keep-alive connections to one address (loopback by default) with the real
 host name (SNI and Host header), verified against a CA file, until `stop()` is called, `max_requests` have
-been sent or `max_seconds` have passed, whichever comes first: it always stops by itself. Each response is
+been sent or `max_seconds` have passed, whichever comes first: it always stops by itself. With `pause`, each
+thread waits that long between its requests: a steady probe that leaves the CPU to what it observes. Each response is
 recorded with its status, content type, the serving version (the X-App-Version header, or a marker found in
 the body) and its latency; a connection error is recorded as a failure.
 
@@ -41,8 +42,9 @@ class _Connection(http.client.HTTPSConnection):
 
 class Load:
     def __init__(self, host, path, ca=None, address="127.0.0.1", port=443, concurrency=8, max_requests=50000,
-                 max_seconds=300, expect=None, markers=(), timeout=10):
+                 max_seconds=300, expect=None, markers=(), timeout=10, pause=0.0):
         self.host, self.path, self.address, self.port = host, path, address, port
+        self.pause = pause  # seconds each thread waits between its requests (0: as fast as it can)
         self.concurrency, self.max_requests, self.max_seconds = concurrency, max_requests, max_seconds
         self.expect, self.markers, self.timeout = expect, tuple(markers), timeout
         self.context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
@@ -136,6 +138,8 @@ class Load:
             record["ms"] = (time.monotonic() - began) * 1000
             with self._lock:
                 self.records.append(record)
+            if self.pause:
+                self._stop.wait(self.pause)
         if connection is not None:
             connection.close()
 

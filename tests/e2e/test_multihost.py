@@ -105,9 +105,9 @@ def core_ca(hosts):
 
 def under_load(hosts, run):
     """`run` while 4 clients call /api/projects through core's Traefik (bench/loadgen.py), from 2 s before
-    until 2 s after it."""
+    until 2 s after it; each pauses 50 ms between requests, leaving the cores to the rollout."""
     load = Load(DOMAIN, "/api/projects", ca=str(core_ca(hosts)), address=hosts.ip("core"), concurrency=4,
-                max_requests=500000, max_seconds=1500, expect="json")
+                max_requests=500000, max_seconds=1500, expect="json", pause=0.05)
     return load.around(run), load
 
 
