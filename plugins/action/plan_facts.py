@@ -14,6 +14,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.taylordash.ops.plugins.module_utils import _inputs
+
 
 def _plain(value):
     """The value as plain containers: templating returns lazy ones that would render their items again (with
@@ -74,7 +76,8 @@ class ActionModule(ActionBase):
         return result
 
     def _arguments(self, spec, variables):
-        """Messages for the variables an argument spec names that do not render or do not match it."""
+        """Messages for the variables an argument spec names that do not render, do not match it, or break
+        their option's rule (module_utils/_inputs.py)."""
         if not isinstance(spec, dict):
             raise AnsibleActionFail("arguments must be an argument spec (option name -> its spec)")
         templar = self._templar.copy_with_new_env(available_variables=variables)
@@ -89,4 +92,9 @@ class ActionModule(ActionBase):
         if messages:
             return messages
         outcome = ArgumentSpecValidator(spec).validate(provided)
-        return ["Validation of arguments failed: %s" % message for message in outcome.error_messages]
+        if outcome.error_messages:
+            return ["Validation of arguments failed: %s" % message for message in outcome.error_messages]
+        # Then each option's own rule (ranges, durations, paths, names, secrets), on the values as the spec
+        # converted them; only the options the spec names and the play has.
+        validated = dict((name, outcome.validated_parameters.get(name)) for name in provided)
+        return _inputs.option_errors(validated)

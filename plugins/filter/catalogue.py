@@ -50,6 +50,11 @@ def catalogue_port_map(catalogue, plan, names=None):
     return _catalogue.port_map(catalogue, plan, names)
 
 
+def catalogue_security(catalogue, name):
+    """The Compose keys of a service's privileges (user, cap_drop/cap_add, security_opt, read_only, tmpfs)."""
+    return _catalogue.security(catalogue[name])
+
+
 def catalogue_labels(catalogue, name, project, enabled=True):
     """The Traefik Docker labels of a service's routes, as a dict (label provider, same host)."""
     return dict(_catalogue.traefik_labels(catalogue, name, project, enabled))
@@ -91,6 +96,7 @@ class FilterModule(object):
         return {"service_catalogue": service_catalogue, "catalogue_errors": catalogue_errors,
                 "catalogue_view": catalogue_view, "catalogue_scrape_jobs": catalogue_scrape_jobs,
                 "catalogue_port_map": catalogue_port_map, "catalogue_labels": catalogue_labels,
+                "catalogue_security": catalogue_security,
                 "catalogue_file_routes": catalogue_file_routes, "catalogue_rollout": catalogue_rollout,
                 "catalogue_replica_errors": catalogue_replica_errors, "traefik_routes_pending": traefik_routes_pending,
                 "catalogue_depends": catalogue_depends, "routes_keep_out": routes_keep_out}

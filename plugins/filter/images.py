@@ -15,7 +15,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.taylordash.ops.plugins.module_utils._context_hash import build_hash, dir_entry, file_entry
 from ansible_collections.taylordash.ops.plugins.module_utils import _compose
 
-_TAGGED = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAGGED = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 def image_ref_name(ref):

@@ -61,6 +61,18 @@ def published_ports(port_map, plan, enabled, mode, extra):
     return out
 
 
+def hosts_with_env(hosts, hostvars):
+    """The hosts whose read of the deploy directory (render.yml's path_state, `_infrastructure_disk`) found its
+    .env: they already hold secrets."""
+    found = []
+    for host in hosts:
+        variables = hostvars[host]
+        paths = (variables.get("_infrastructure_disk") or {}).get("paths") or {}
+        if "%s/.env" % variables.get("taylordash_deploy_dir", "") in paths:
+            found.append(host)
+    return found
+
+
 def env_secret_specs(names, user_secrets, length):
     """The env_file module's `secrets`: every known secret plus the user's, user values winning."""
     specs = {}
@@ -123,7 +135,7 @@ class FilterModule(object):
         return {
             "infrastructure_services": infrastructure_services,
             "published_ports": published_ports,
-            "env_secret_specs": env_secret_specs,
+            "env_secret_specs": env_secret_specs, "hosts_with_env": hosts_with_env,
             "config_fingerprints": config_fingerprints,
             "compose_unhealthy": compose_unhealthy,
             "config_file_specs": config_file_specs,

@@ -58,9 +58,35 @@ def role_options(spec_documents):
     return _settings.role_options(spec_documents)
 
 
+def host_address_errors(hosts, hostvars):
+    """taylordash_address of every inventory host that sets it (each host checks them all, so a bad address of
+    one host stops every host before anything changes)."""
+    return _settings.address_errors(dict((host, hostvars[host].get("taylordash_address")) for host in hosts))
+
+
+def cleanup_errors(settings, dev_apps, project_name):
+    return _settings.cleanup_errors(settings, dev_apps, project_name)
+
+
+def docker_engine_errors(settings, platforms, facts):
+    return _settings.docker_engine_errors(settings, platforms, facts)
+
+
+def backup_role_errors(label, identity_file):
+    """The backup role's checks; the identity file is read on the controller, where it is."""
+    return _settings.backup_errors(label, identity_file, _kind_of)
+
+
+def audit_errors(fail_on, scan_roots):
+    return _settings.audit_errors(fail_on, scan_roots)
+
+
 class FilterModule(object):
     def filters(self):
         return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
                 "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors,
                 "proxy_errors": proxy_errors, "port_plan_errors": port_plan_errors,
-                "application_errors": application_errors, "role_options": role_options}
+                "application_errors": application_errors, "role_options": role_options,
+                "host_address_errors": host_address_errors, "cleanup_errors": cleanup_errors,
+                "docker_engine_errors": docker_engine_errors, "backup_role_errors": backup_role_errors,
+                "audit_errors": audit_errors}

@@ -81,7 +81,7 @@ FACTS_SCHEMA = "taylordash.audit.facts/1"
 CATEGORIES = ("processes", "containers", "ports", "configuration", "docker", "scan")
 STATUSES = ("ok", "off-plan", "double-booked", "exposed")
 
-FINGERPRINT = re.compile(r"^hmac-sha256:[0-9a-f]{16}$")
+FINGERPRINT = re.compile(r"\Ahmac-sha256:[0-9a-f]{16}\Z")
 DOCKER_PROXY = "docker-proxy"
 WILDCARDS = ("0.0.0.0", "::", "")
 # The .env names infrastructure_secrets takes (roles/infrastructure/defaults/main.yml).

@@ -86,7 +86,7 @@ TOOL_PASSWORD_OPTIONS = dict(
     + [("redis-cli", ("-a", True))]
 )
 URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)\S*@")
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+ENV_KEY = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 SPACES = re.compile(r"(\s+)")
 
 

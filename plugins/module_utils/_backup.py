@@ -20,7 +20,7 @@ import json
 import re
 
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
-_ID = re.compile(r"^(\d{8}T\d{6}Z)(?:-([a-z0-9][a-z0-9._-]{0,80}))?$")
+_ID = re.compile(r"\A(\d{8}T\d{6}Z)(?:-([a-z0-9][a-z0-9._-]{0,80}))?\Z")
 PRE_MIGRATION = "pre-migration"
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
@@ -29,17 +29,18 @@ FIRST_START = ".first-start"
 
 _NAMED = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
+_DURATION = re.compile(r"\A(?:\d+[smhdw])+\Z")
 # The shortest schedule: a backup takes seconds, and the loop looks every few.
 MIN_INTERVAL = 10
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$")
-_S3 = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\s]*)?$")
+_SSH_KEY = re.compile(r"\A(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?\Z")
+_S3 = re.compile(r"\As3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[^\s]*)?\Z")
 # A copy to another host: its user (useradd's rule) and directory, which go into an authorized_keys
 # `command=` (so no quote, space or shell character).
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_DIR = re.compile(r"^(/[A-Za-z0-9._-]+)+/?$")
+_USER = re.compile(r"\A[a-z_][a-z0-9_-]{0,31}\Z")
+_DIR = re.compile(r"\A(/[A-Za-z0-9._-]+)+/?\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def parse_interval(text):
@@ -154,13 +155,20 @@ def settings_errors(settings, inventory_hosts):
     """Messages naming each wrong backup setting (taylordash_backup_*), before anything changes."""
     errors = []
     name = "taylordash_backup_"
+    # The parsers below strip surrounding whitespace (the service reads the same file); a newline or another
+    # control character in a setting is refused here instead of being stripped.
+    for key in ("schedule", "recipients", "offsite"):
+        items = settings.get(key)
+        for item in items if isinstance(items, (list, tuple)) else [items]:
+            if isinstance(item, str) and _CONTROL.search(item):
+                errors.append("%s%s: %r holds a newline or another control character" % (name, key, item))
     try:
         parse_interval(settings.get("schedule"))
     except ValueError as exc:
         errors.append("%sschedule: %s" % (name, exc))
     for key in ("keep_daily", "keep_weekly", "keep_monthly", "keep_pre_migration"):
         value = settings.get(key)
-        if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+        if isinstance(value, str) and re.match(r"\A\s*-?\d+\s*\Z", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append("%s%s must be a whole number of at least 1, not %r" % (name, key, value))
@@ -304,7 +312,7 @@ def parse_sums(text):
     for line in str(text or "").splitlines():
         if not line.strip():
             continue
-        found = re.match(r"^([0-9a-f]{64}) [ *](\S.*)$", line)
+        found = re.match(r"\A([0-9a-f]{64}) [ *](\S.*)\Z", line)
         if not found or "/" in found.group(2):
             raise ValueError("not a SHA256SUMS line: %r" % (line,))
         sums[found.group(2)] = found.group(1)
@@ -350,9 +358,9 @@ def pick(names, wanted):
 def major_version(text):
     """The major version in `server_version_num` (170004 -> 17) or PG_VERSION (`17`, `9.6` -> 9)."""
     value = str(text or "").strip()
-    if re.match(r"^\d{5,6}$", value):
+    if re.match(r"\A\d{5,6}\Z", value):
         return int(value) // 10000
-    found = re.match(r"^(\d+)(\.\d+)?$", value)
+    found = re.match(r"\A(\d+)(\.\d+)?\Z", value)
     if not found:
         raise ValueError("not a PostgreSQL version: %r" % (text,))
     return int(found.group(1))

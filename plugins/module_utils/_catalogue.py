@@ -15,7 +15,11 @@ merged over it key by key) says where a service runs and how others reach it::
                                   # after the proxy stopped routing to it (start-first upgrades)
       health_timeout: 180s        # how long a new app container may take to turn healthy
       enabled: true               # does it run at all
-      user: 999                   # the uid its image runs as (the files it reads are owned by it)
+      user: 999                   # the uid (or uid:gid) it runs as; the files it reads are owned by it
+      root: ""                    # why it must run as root (required with user 0, refused otherwise)
+      cap_add: []                 # capabilities it gets back (every service drops ALL first)
+      read_only: true             # read-only root filesystem (default true)
+      tmpfs: [/tmp]               # where it writes besides its volumes (memory, with read_only)
       limits: {memory: 1g, cpus: 1.0, pids: 512}
       ports:                      # endpoints other services call, by a name unique in the catalogue
         postgres:
@@ -47,16 +51,22 @@ import re
 from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
 
 ENTRY_KEYS = frozenset(("group", "image", "replicable", "replicas", "drain", "health_timeout", "enabled", "limits",
-                        "ports", "metrics", "healthcheck", "routes", "user", "depends"))
+                        "ports", "metrics", "healthcheck", "routes", "user", "root", "cap_add", "read_only", "tmpfs",
+                        "depends"))
+# Capabilities a service may get back after dropping all (Docker's default set, nothing beyond it).
+CAPABILITIES = frozenset(("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                          "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"))
+_USER = re.compile(r"\A([0-9]+)(?::([0-9]+))?\Z")
+_TMPFS = re.compile(r"\A/[A-Za-z0-9._/-]*\Z")
 # What a service waits for before it starts (docker compose's depends_on conditions).
 DEPENDS_CONDITIONS = ("started", "healthy")
 ROUTE_KEYS = frozenset(("name", "host", "path", "port", "health"))
 METRICS_KEYS = frozenset(("job", "port", "path", "targets"))
 PORT_KEYS = frozenset(("container", "port", "callers", "public"))
 LIMIT_KEYS = frozenset(("memory", "cpus", "pids"))
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_MEMORY = re.compile(r"^[0-9]+[bkmg]$")
-_DURATION = re.compile(r"^(?:([0-9]+(?:\.[0-9]+)?)h)?(?:([0-9]+(?:\.[0-9]+)?)m(?!s))?(?:([0-9]+(?:\.[0-9]+)?)s)?$")
+_NAME = re.compile(r"\A[a-z0-9][a-z0-9-]*\Z")
+_MEMORY = re.compile(r"\A[0-9]+[bkmg]\Z")
+_DURATION = re.compile(r"\A(?:([0-9]+(?:\.[0-9]+)?)h)?(?:([0-9]+(?:\.[0-9]+)?)m(?!s))?(?:([0-9]+(?:\.[0-9]+)?)s)?\Z")
 _VARIABLE = "taylordash_services"
 
 
@@ -115,7 +125,7 @@ def duration_seconds(value):
         return None
     if isinstance(value, (int, float)):
         return float(value) if value >= 0 else None
-    if isinstance(value, str) and re.match(r"^[0-9]+(?:\.[0-9]+)?$", value.strip()):
+    if isinstance(value, str) and re.match(r"\A[0-9]+(?:\.[0-9]+)?\Z", value.strip()):
         return float(value)
     match = _DURATION.match(str(value).strip()) if isinstance(value, str) and value.strip() else None
     if not match or not any(match.groups()):
@@ -215,9 +225,8 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             say(name, key, text)
         for key, text in _update_errors(entry):
             say(name, key, text)
-        if "user" in entry and (isinstance(entry["user"], bool) or not str(entry["user"]).isdigit()
-                                or int(entry["user"]) < 1):
-            say(name, "user", "%r is not a uid (a whole number above 0)" % (entry["user"],))
+        for key, text in _privilege_errors(entry):
+            say(name, key, text)
         for key, text in _depends_errors(name, entry.get("depends"), services):
             say(name, key, text)
         ports = entry.get("ports", {})
@@ -383,10 +392,91 @@ def compose_depends(services, name, present):
     return dict((other, {"condition": "service_%s" % depends[other]}) for other in sorted(depends) if other in present)
 
 
+def _privilege_errors(entry):
+    """(key, message) for each problem of an entry's user, root reason, capabilities, read_only and tmpfs."""
+    found = []
+    user = entry.get("user")
+    match = None if isinstance(user, bool) or user is None else _USER.match(str(user))
+    if "user" not in entry:
+        found.append(("user", "missing: every service states the uid it runs as (0 with a `root` reason)"))
+    elif match is None:
+        found.append(("user", "%r is not a uid or uid:gid (whole numbers)" % (user,)))
+    reason = entry.get("root", "")
+    if not isinstance(reason, str):
+        found.append(("root", "must be a sentence saying why it runs as root"))
+    elif match is not None and int(match.group(1)) == 0 and not reason.strip():
+        found.append(("root", "user 0 (root) needs the reason it cannot run as another user"))
+    elif match is not None and int(match.group(1)) != 0 and reason.strip():
+        found.append(("root", "set only with user 0; user is %s" % (user,)))
+    caps = entry.get("cap_add", [])
+    if not isinstance(caps, list):
+        found.append(("cap_add", "must be a list of capability names"))
+    else:
+        for cap in caps:
+            if str(cap).upper().replace("CAP_", "", 1) not in CAPABILITIES:
+                found.append(("cap_add", "%r is not one of %s" % (cap, ", ".join(sorted(CAPABILITIES)))))
+    if "read_only" in entry and not isinstance(entry["read_only"], bool):
+        found.append(("read_only", "%r is not true or false" % (entry["read_only"],)))
+    tmpfs = entry.get("tmpfs", [])
+    if not isinstance(tmpfs, list) or not all(isinstance(p, str) and _TMPFS.match(p) and p != "/" for p in tmpfs):
+        found.append(("tmpfs", "must be a list of absolute paths inside the container (not /)"))
+    return found
+
+
+def uid(entry):
+    """The numeric uid a service runs as (its `user`, without the gid)."""
+    return int(str(entry["user"]).split(":", 1)[0])
+
+
+def security(entry):
+    """The Compose keys of a service's privileges (CIS Docker Benchmark, section 5): its user (uid:gid, the gid
+    the uid's when not given), all capabilities dropped and only its `cap_add` back, no new privileges, a
+    read-only root filesystem unless `read_only: false`, and tmpfs where it writes besides its volumes."""
+    user = str(entry["user"])
+    keys = {"user": user if ":" in user else "%s:%s" % (user, user), "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"], "read_only": entry.get("read_only", True) is not False}
+    caps = sorted(str(cap).upper().replace("CAP_", "", 1) for cap in entry.get("cap_add", []))
+    if caps:
+        keys["cap_add"] = caps
+    if entry.get("tmpfs"):
+        keys["tmpfs"] = list(entry["tmpfs"])
+    return keys
+
+
+def privilege_rows(services):
+    """One row per service, sorted by name: what the README's privilege table shows and what a running
+    container of it must match (user, capabilities added back, read-only root, tmpfs, limits, why root)."""
+    rows = []
+    for name in sorted(services):
+        entry = services[name]
+        keys, limit = security(entry), entry.get("limits") or {}
+        rows.append({"service": name, "user": keys["user"], "cap_add": keys.get("cap_add", []),
+                     "read_only": keys["read_only"], "tmpfs": keys.get("tmpfs", []),
+                     "memory": limit.get("memory"), "cpus": limit.get("cpus"), "pids": limit.get("pids"),
+                     "root": entry.get("root", "").strip()})
+    return rows
+
+
+def privilege_table(services):
+    """The README's table of every service's privileges, as Markdown."""
+    lines = ["| Service | User (uid:gid) | Capabilities | Read-only root | Writable tmpfs | Memory | CPUs | PIDs |",
+             "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for row in privilege_rows(services):
+        user = row["user"] + (" (root: see below)" if row["root"] else "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row["service"], user, "ALL dropped" + (", " + ", ".join(row["cap_add"]) + " added" if row["cap_add"] else ""),
+            "yes" if row["read_only"] else "no", ", ".join(row["tmpfs"]) or "none",
+            row["memory"] or "-", row["cpus"] if row["cpus"] is not None else "-", row["pids"] or "-"))
+        if row["root"]:
+            notes.append("- **%s runs as root**: %s" % (row["service"], row["root"]))
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
 def _limit_errors(limits):
-    """(key, message) for each problem of an entry's limits; none for a service without limits."""
+    """(key, message) for each problem of an entry's limits (every service has them)."""
     if limits is None:
-        return []
+        return [("limits", "missing: every service has memory, cpus and pids limits")]
     if not isinstance(limits, dict):
         return [("limits", "must be a mapping with memory, cpus and pids")]
     found = [("limits.%s" % key, "unknown key; the keys are memory, cpus, pids") for key in sorted(set(limits) - LIMIT_KEYS)]

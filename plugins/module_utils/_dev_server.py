@@ -36,7 +36,7 @@ STATES = ("started", "stopped", "restarted")
 # what decide() steps report as RV action; 'forget' only removes a stale pidfile, no process is touched
 ACTION_OF_STEP = {"none": "none", "start": "started", "restart": "restarted", "stop": "stopped", "forget": "none"}
 INHERITED_ENV = ("PATH", "HOME", "LANG")
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 PIDFILE_MODE = 0o644
 POLL = 0.2
 TAIL_LINES = 30

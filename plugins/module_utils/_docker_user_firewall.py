@@ -49,8 +49,8 @@ from ansible_collections.taylordash.ops.plugins.module_utils._port_plan import D
 HOOK = "DOCKER-USER"
 DEFAULT_CHAIN = "TAYLORDASH"
 RULE_KEYS = ("name", "port", "protocol", "address", "allow")
-CHAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$")
-RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CHAIN_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_-]{0,27}\Z")
+RULE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 # Chains of the filter table that are not ours to flush: the built-in ones and Docker's.
 RESERVED = ("INPUT", "FORWARD", "OUTPUT", HOOK, "DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2",
             "DOCKER-FORWARD", "DOCKER-BRIDGE", "DOCKER-CT", "DOCKER-INTERNAL", "ACCEPT", "DROP", "RETURN",

@@ -37,7 +37,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2
     from urllib import quote as _quote
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 ALPHABET = string.ascii_letters + string.digits
 DEFAULT_LENGTH = 32
 MIN_LENGTH = 16

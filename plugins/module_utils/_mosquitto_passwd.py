@@ -37,7 +37,7 @@ import re
 DEFAULT_ITERATIONS = 101
 SALT_BYTES = 12
 HASH_BYTES = 64  # SHA-512 digest size, what mosquitto_passwd writes
-DIGITS = re.compile(r"^[0-9]+$")
+DIGITS = re.compile(r"\A[0-9]+\Z")
 FORBIDDEN_IN_PASSWORD = ("\n", "\r", "\0")
 
 

@@ -45,7 +45,7 @@ DEFAULT_PROTOCOL = "tcp"
 DEFAULT_ADDRESS = "0.0.0.0"
 SPEC_KEYS = ("port", "protocol", "address")
 UNCONNECTED = "07"  # TCP_CLOSE: how /proc/net/udp{,6} shows a bound, unconnected UDP socket
-DIGITS = re.compile(r"^[0-9]+$")
+DIGITS = re.compile(r"\A[0-9]+\Z")
 DOCKER_PROXY = "docker-proxy"
 
 

@@ -13,24 +13,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
+import posixpath
 import re
 
+# Every pattern is anchored with \A and \Z: `$` also matches before a trailing newline, so "name\n" would pass.
 # A Docker image reference: [registry[:port]/]name[/name...][:tag][@sha256:digest].
 IMAGE_REF = re.compile(
-    r"^((?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
-TAG = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    r"\A((?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?\Z")
+TAG = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 # A DNS name of at least two lower-case labels (no wildcards, no underscores).
-DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
-PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DNS_NAME = re.compile(r"\A(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")
+PROJECT_NAME = re.compile(r"\A[a-z0-9][a-z0-9_-]*\Z")
 DEV_KINDS = ("uvicorn", "gunicorn", "hypercorn", "vite", "http.server", "node")
-DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-SQL_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-MQTT_USER = re.compile(r"^[A-Za-z0-9_.-]+$")
-URL = re.compile(r"^https?://\S+$")
+DURATION = re.compile(r"\A([0-9]+(ms|s|m|h|d|w|y))+\Z")
+ENV_NAME = re.compile(r"\A[A-Z_][A-Z0-9_]*\Z")
+SQL_NAME = re.compile(r"\A[a-z_][a-z0-9_]*\Z")
+MQTT_USER = re.compile(r"\A[A-Za-z0-9_.-]+\Z")
+URL = re.compile(r"\Ahttps?://\S+\Z")
 LOOPBACK = ("127.0.0.1", "::1")
+# Refused as taylordash_deploy_dir (after normalising): the run would write the stack's files into them and
+# set their modes. Their subdirectories (/opt/taylordash, /srv/taylordash) are fine.
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/run", "/sbin",
+               "/srv", "/sys", "/tmp", "/usr", "/var")
+# A character no one-line value (a path, a name, a secret) may hold: it would end or split its line in a file.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 INFRASTRUCTURE_DURATIONS = (
     "infrastructure_alert_service_down_for", "infrastructure_alert_response_time_for",
     "infrastructure_alert_database_down_for", "infrastructure_alert_disk_for", "infrastructure_alert_memory_for",
@@ -99,11 +108,29 @@ def offline_errors(images, source, service_images):
     return out
 
 
+def normal_path(path):
+    """An absolute path as the file system reads it: `//`, `/./`, `..` and a trailing `/` resolved on the text
+    (posixpath.normpath keeps a leading `//`, which POSIX leaves to the system: folded to `/` here)."""
+    return posixpath.normpath(re.sub(r"/+", "/", path))
+
+
+def directory_errors(name, path, kind="a directory of its own"):
+    """A directory the collection takes over (creates, owns, sets the mode of): an absolute path on one line
+    that is not one of SYSTEM_DIRS (their subdirectories are fine)."""
+    if not isinstance(path, str) or not path.startswith("/") or CONTROL.search(path):
+        return ["%s must be an absolute path on one line; got %s" % (name, _show(path))]
+    normal = normal_path(path)
+    if normal in SYSTEM_DIRS:
+        return ["%s: '%s' is a system directory%s; the stack needs %s, such as /opt/taylordash"
+                % (name, path, "" if normal == path else " (%s)" % normal, kind)]
+    return []
+
+
 def shared_errors(deploy_dir, project_name, domain):
-    """taylordash_deploy_dir, taylordash_project_name and taylordash_domain."""
-    out = []
-    if not isinstance(deploy_dir, str) or not re.match(r"^/.+", deploy_dir):
-        out.append("taylordash_deploy_dir must be an absolute path; got %s" % _show(deploy_dir))
+    """taylordash_deploy_dir (an absolute path, not a system directory), taylordash_project_name and
+    taylordash_domain."""
+    out = directory_errors("taylordash_deploy_dir", deploy_dir,
+                           "a directory of its own for its files (they are written there and their modes set)")
     if not isinstance(project_name, str) or not PROJECT_NAME.match(project_name):
         out.append("taylordash_project_name must be a Compose project name (lowercase letters, digits, `-` and `_`);"
                    " got %s" % _show(project_name))
@@ -200,7 +227,7 @@ def infrastructure_errors(settings, port_map, published, enabled, plan):
     return out
 
 
-BASIC_AUTH_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+BASIC_AUTH_USER = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 def proxy_errors(tls_names, dashboard_host, tls, dashboard_user):
@@ -261,6 +288,199 @@ def application_errors(builds, apps, plugins, plan, workers, ports, kind_of):
             out.append("application_dev_plugins entry %s has no port in taylordash_port_plan" % entry["name"])
         elif kind_of(str(entry["src"]).rstrip("/") + "/package.json") != "f":
             out.append("application_dev_plugins entry %s: %s has no package.json" % (entry["name"], entry["src"]))
+    return out
+
+
+def whole(value):
+    """value as a whole number (an int, a float without a fraction or a string of digits), else None; a bool
+    is not a number here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and re.match(r"\A\s*-?[0-9]+\s*\Z", value):
+        return int(value)
+    return None
+
+
+def _flag(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
+    return bool(value)
+
+
+# What a supplied secret may not hold: .env writes it single-quoted (KEY='value'), where a backslash is
+# taken as it is but a single quote, a newline, a carriage return or NUL cannot be written (the env_file
+# module refuses them too, but only when it writes .env, after the engine, images and cleanup phases);
+# a double quote is refused as well, for the configurations and commands that quote the value in turn.
+SECRET_FORBIDDEN = (("'", "a single quote"), ('"', "a double quote"), ("\n", "a newline"),
+                    ("\r", "a carriage return"), ("\0", "a NUL character"))
+
+
+def secret_problem(where, value, min_length):
+    """Why a supplied secret cannot be used (a message naming `where`, never showing the value), else None.
+    Empty (or None) is not supplied: the secret is generated."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return "%s: a supplied secret must be a string (the value is not shown)" % where
+    text = str(value)
+    found = [label for char, label in SECRET_FORBIDDEN if char in text]
+    if found:
+        return ("%s: the supplied value contains %s; secrets cannot hold quotes (' or \"), newlines, carriage returns "
+                "or NUL characters (the value is not shown)" % (where, " and ".join(found)))
+    minimum = whole(min_length)
+    if minimum is not None and len(text) < minimum:
+        return ("%s: the supplied value is shorter than taylordash_secret_min_length (%d characters; the value is "
+                "not shown)" % (where, minimum))
+    return None
+
+
+def address_errors(addresses):
+    """taylordash_address of every host that sets it (host -> value): an IPv4 or IPv6 address other hosts can
+    dial (not 0.0.0.0 or ::); data ports are published on it and the firewall rules name it."""
+    out = []
+    for host in sorted(addresses):
+        value = addresses[host]
+        if value is None or value == "":
+            continue
+        try:
+            address = ipaddress.ip_address(value if isinstance(value, str) else str(value))
+        except ValueError:
+            address = None
+        if isinstance(value, bool) or address is None:
+            out.append("taylordash_address of %s: %s is not an IPv4 or IPv6 address" % (host, _show(value)))
+        elif address.is_unspecified or address.is_multicast:
+            out.append("taylordash_address of %s: %s cannot be dialled (give the address other hosts reach it by)"
+                       % (host, _show(value)))
+    return out
+
+
+def cleanup_errors(settings, dev_apps, project_name):
+    """The cleanup role's settings (`settings`: its variables by name) that depend on each other or on the
+    dev-server apps (`dev_apps`) and the project (`project_name`)."""
+    out = []
+    known = list(dev_apps or {})
+    keep = settings.get("cleanup_keep_apps") or []
+    unknown = [app for app in keep if app not in known]
+    if unknown:
+        out.append("cleanup_keep_apps names unknown app(s) %s (known: %s)" % (", ".join(map(str, unknown)),
+                                                                              ", ".join(known)))
+    if _flag(settings.get("cleanup_stop_all_dev_servers")) and keep:
+        out.append("cleanup_keep_apps overlaps cleanup_stop_all_dev_servers=true (keep some or stop all, not both)")
+    timeout = whole(settings.get("cleanup_stop_timeout"))
+    if timeout is None or timeout < 0:
+        out.append("cleanup_stop_timeout must be a whole number of seconds, 0 or more (got %s)"
+                   % _show(settings.get("cleanup_stop_timeout")))
+    projects = settings.get("cleanup_compose_projects") or []
+    names = [entry.get("name") if isinstance(entry, dict) else entry for entry in projects]
+    if any(not isinstance(entry, dict) or "name" not in entry for entry in projects):
+        out.append("cleanup_compose_projects entries are mappings with a `name` (and an optional `project_src`); got %s"
+                   % _show(projects))
+    elif any(not isinstance(name, str) or not PROJECT_NAME.match(name) for name in names):
+        out.append("cleanup_compose_projects names must be compose project names (got %s)"
+                   % ", ".join(_show(name) for name in names))
+    if project_name in names:
+        out.append("cleanup_compose_projects must not name taylordash_project_name (%s): that is the stack the deploy "
+                   "playbooks run" % project_name)
+    confirmed = settings.get("cleanup_remove_volumes_confirm") == "delete-volumes"
+    if _flag(settings.get("cleanup_remove_volumes")) and not confirmed:
+        out.append("cleanup_remove_volumes=true deletes the data volumes of %s; also set "
+                   "cleanup_remove_volumes_confirm=delete-volumes to confirm. Nothing was changed"
+                   % ", ".join(str(name) for name in names))
+    return out
+
+
+LOG_SIZE = re.compile(r"\A[0-9]+[kmg]\Z")
+APT_URL = re.compile(r"\A(?:https?|file)://\S+\Z")
+DEB_PACKAGE = re.compile(r"\A[a-z0-9][a-z0-9+.-]+\Z")
+PGP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+
+
+def docker_engine_errors(settings, platforms, facts):
+    """The docker_engine role's checks (`settings`: its variables by name): the host's platform
+    (`facts`: ansible_facts, empty when not gathered) is one of `platforms`, and the values have their shapes.
+    The role checks these itself too (playbooks/engine.yml runs it alone)."""
+    out = []
+    facts = facts or {}
+    platforms = platforms or {}
+    distribution = facts.get("distribution")
+    if distribution is None:
+        out.append("docker_engine reads ansible_facts: gather them first (gather_facts: true, gather_subset: "
+                   "[distribution, platform, service_mgr] at least)")
+    elif distribution not in platforms or facts.get("distribution_major_version", "") not in platforms[distribution]:
+        codenames = [str((entry or {}).get("codename")) for releases in platforms.values()
+                     for entry in (releases or {}).values()]
+        out.append("docker_engine supports %s (%s); this host reports ansible_facts.distribution=%s and "
+                   "ansible_facts.distribution_major_version=%s"
+                   % (", ".join(platforms), ", ".join(codenames), distribution,
+                      facts.get("distribution_major_version", "(not gathered)")))
+    size = settings.get("docker_engine_log_max_size")
+    if not isinstance(size, str) or not LOG_SIZE.match(size):
+        out.append("docker_engine_log_max_size must look like 10m (a number and k, m or g; got %s)" % _show(size))
+    for name in ("docker_engine_log_max_file", "docker_engine_wait_timeout"):
+        number = whole(settings.get(name))
+        if number is None or number < 1:
+            out.append("%s must be a whole number of at least 1 (got %s)" % (name, _show(settings.get(name))))
+    number = whole(settings.get("docker_engine_apt_cache_valid_time"))
+    if number is None or number < 0:
+        out.append("docker_engine_apt_cache_valid_time must be a whole number of seconds, 0 or more (got %s)"
+                   % _show(settings.get("docker_engine_apt_cache_valid_time")))
+    priority = whole(settings.get("docker_engine_helper_suite_priority"))
+    if priority is None or priority >= 100:
+        out.append("docker_engine_helper_suite_priority must stay below 100 so that nothing but the plugins comes from "
+                   "the helper suite (got %s)" % _show(settings.get("docker_engine_helper_suite_priority")))
+    mirror = settings.get("docker_engine_debian_mirror")
+    if mirror not in ("", None) and not (isinstance(mirror, str) and APT_URL.match(mirror)):
+        out.append("docker_engine_debian_mirror must be empty or an http(s):// or file:// URL (got %s)" % _show(mirror))
+    url = settings.get("docker_engine_docker_ce_url")
+    if not isinstance(url, str) or not URL.match(url):
+        out.append("docker_engine_docker_ce_url must be an http(s) URL (got %s)" % _show(url))
+    key = settings.get("docker_engine_docker_ce_gpg_key")
+    if key not in ("", None) and not (isinstance(key, str) and PGP_KEY in key):
+        out.append("docker_engine_docker_ce_gpg_key must be empty (downloaded) or an ASCII-armoured key (%s ...)"
+                   % PGP_KEY)
+    for name in ("docker_engine_apt_sources_dir", "docker_engine_apt_preferences_dir", "docker_engine_apt_keyrings_dir",
+                 "docker_engine_pidfile", "docker_engine_log_file"):
+        value = settings.get(name)
+        if not isinstance(value, str) or not value.startswith("/") or CONTROL.search(value):
+            out.append("%s must be an absolute path on one line (got %s)" % (name, _show(value)))
+    packages = settings.get("docker_engine_python_packages")
+    bad = [package for package in packages or [] if not isinstance(package, str) or not DEB_PACKAGE.match(package)]
+    if not isinstance(packages, list) or bad:
+        out.append("docker_engine_python_packages must list Debian package names (got %s)"
+                   % _show(bad if isinstance(packages, list) else packages))
+    return out
+
+
+BACKUP_LABEL = re.compile(r"\A([a-z0-9][a-z0-9._-]{0,60})?\Z")
+
+
+def backup_errors(label, identity_file, kind_of):
+    """The backup role's settings: backup_label (it goes into the backup's name) and backup_identity_file (a
+    file on the controller; `kind_of(path)` says what a path there is: 'd', 'f' or None)."""
+    out = []
+    if label is not None and not (isinstance(label, str) and BACKUP_LABEL.match(label)):
+        out.append("backup_label: %s may hold lower-case letters, digits, dots, underscores and dashes only (at most "
+                   "61, the first a letter or digit)" % _show(label))
+    if identity_file not in ("", None) and kind_of(str(identity_file)) != "f":
+        out.append("backup_identity_file: %s is not a file on the controller" % identity_file)
+    return out
+
+
+AUDIT_LEVELS = ("none", "info", "warning", "critical")
+
+
+def audit_errors(fail_on, scan_roots):
+    """The audit role's audit_fail_on (a severity) and audit_scan_roots (absolute paths)."""
+    out = []
+    if fail_on not in AUDIT_LEVELS:
+        out.append("audit_fail_on must be one of %s, not %s" % (", ".join(AUDIT_LEVELS), _show(fail_on)))
+    if isinstance(scan_roots, (str, dict)) or not isinstance(scan_roots, (list, tuple)) \
+            or any(not str(root).startswith("/") or CONTROL.search(str(root)) for root in scan_roots):
+        out.append("audit_scan_roots must be a list of absolute paths, not %s" % _show(scan_roots))
     return out
 
 

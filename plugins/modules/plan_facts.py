@@ -23,7 +23,9 @@ options:
     description:
       - "In order, each one of C(fact: name) or C(fact: [names]) (render, return in RV(planned)), C(check: name) or
         C(checks: [names]) (render; fail with the messages when the list is not empty), or C(arguments: spec) (render
-        every variable an argument spec names and check it as a role's argument spec does, naming the variable)."
+        every variable an argument spec names and check it as a role's argument spec does, naming the variable;
+        then each option's own rule of the collection, module_utils/_inputs.py - ranges, durations, paths, names,
+        image references, supplied secrets)."
       - A check variable that is not defined is passed over - that phase's role is not loaded in this play yet. The
         playbooks load every phase role in their first play (imported, listed, or an entry point without tasks) or
         check it before the play that runs it.

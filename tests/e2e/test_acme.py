@@ -98,3 +98,23 @@ def test_health_check_verifies_against_the_trust_bundle_it_is_given(acme, tmp_pa
     run = playbook("health-check.yml", extra_vars=acme_vars({"health_trust_bundle": str(root)}))
     assert run.rc == 0, run
     assert run.changed == 0, run
+
+
+def test_an_acme_storage_that_root_owns_is_handed_to_traefik_which_restarts_once(acme):
+    """Traefik runs as its own uid: a host deployed before (or the official image's new volume) holds ACME
+    storage that root owns, which the proxy phase gives to Traefik's uid before it restarts it once."""
+    wait_for_issued("127.0.0.1", DOMAIN)
+    mountpoint = sh("docker", "volume", "inspect", "--format", "{{.Mountpoint}}", ACME_VOLUME).stdout.strip()
+    uid = sh("docker", "inspect", "--format", "{{.Config.User}}", PROJECT + "-traefik-1").stdout.strip().split(":")[0]
+    assert uid != "0"
+    owners = lambda: sh("stat", "-c", "%u %a", mountpoint, mountpoint + "/acme.json").stdout.split()  # noqa: E731
+    assert owners() == [uid, "700", uid, "600"]
+    sh("chown", "0:0", mountpoint, mountpoint + "/acme.json")
+    started = sh("docker", "inspect", "--format", "{{.State.StartedAt}}", PROJECT + "-traefik-1").stdout
+    run = redeploy(extra_vars=acme_vars(), tags="proxy")
+    assert run.rc == 0, run
+    assert owners() == [uid, "700", uid, "600"]
+    assert sh("docker", "inspect", "--format", "{{.State.StartedAt}}", PROJECT + "-traefik-1").stdout != started
+    wait_for_issued("127.0.0.1", DOMAIN)  # it still serves the certificate from its storage
+    again = redeploy(extra_vars=acme_vars(), tags="proxy")
+    assert again.rc == 0 and again.changed == 0, again

@@ -11,14 +11,13 @@ from conftest import ROOT, playbook
 
 PLAN = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())["taylordash_port_plan"]
 
-# A few cases per kind of check, to prove each runs before anything on the host changes. The matrix of bad
-# input is unit-tested: tests/unit/plugins/module_utils/test__settings.py (images, shared and infrastructure
+# One case per kind of check, to prove each runs before anything on the host changes. The matrix of bad
+# input (every option of every role: tests/unit/plugins/module_utils/test__inputs.py) is unit-tested: tests/unit/plugins/module_utils/test__settings.py (images, shared and infrastructure
 # settings, dev apps), test__catalogue.py (the catalogue, placement), test__port_plan.py (the port plan) and
 # tests/unit/test_argument_specs.py (the argument specs).
 CASES = {
     # An argument spec (ansible-core's own check, per role entry point).
     "unknown-engine-source": ({"docker_engine_source": "snap"}, ["docker_engine_source", "snap"]),
-    "infra-unknown-mode": ({"infrastructure_mode": "staging"}, ["infrastructure_mode", "staging"]),
     # The shared settings, the catalogue and the offline images (the taylordash role, first in every play).
     "malformed-image-reference": (
         {"taylordash_images": {"postgres": {"registry": "Postgres Latest!", "build": "taylordash/postgres:17"}}},
@@ -26,11 +25,6 @@ CASES = {
     ),
     "catalogue-unknown-key": ({"taylordash_service_overrides": {"postgres": {"memroy": "2g"}}},
                               ["taylordash_services.postgres.memroy: unknown key"]),
-    # The rollout settings of an app service (issue 13's bad input).
-    "catalogue-rollout-settings": (
-        {"taylordash_service_overrides": {"backend": {"replicas": 0, "drain": "soon", "health_timeout": "0s"}}},
-        ["backend.replicas: 0 is not a whole number of containers, 1 or more",
-         "backend.drain: 'soon' is not a positive duration", "backend.health_timeout: '0s'"]),
     "minio-offline-without-image": (
         {"taylordash_image_source": "build", "taylordash_minio_enabled": True},
         ["minio has no offline build", "taylordash_minio_enabled: false"],
@@ -44,15 +38,8 @@ CASES = {
                                                       "plugin_packages": [], "helper_suite": ""}}}},
         ["docker_engine supports Fedora", "ansible_facts.distribution=Debian"],
     ),
-    "engine-log-size-pattern": ({"docker_engine_log_max_size": "ten megabytes"}, ["docker_engine_log_max_size"]),
     # The infrastructure settings (its pre-task check).
     "infra-bad-threshold": ({"infrastructure_alert_disk_percent": 120}, ["infrastructure_alert_disk_percent", "120"]),
-    "infra-internal-port-on-all-addresses": (
-        {"infrastructure_mode": "development", "taylordash_port_plan": dict(PLAN, postgres=5432)},
-        ["taylordash_port_plan.postgres (address not loopback)"]),
-    # A setting this release renamed would otherwise be ignored.
-    "renamed-setting": ({"infrastructure_traefik_environment": {"HTTPS_PROXY": "http://proxy.example:3128"}},
-                        ["infrastructure_traefik_environment was renamed", "proxy_traefik_*"]),
     # The backup settings (issue 14's bad input; the matrix is in test__backup.py).
     "backup-settings": (
         {"taylordash_backup_schedule": "every night", "taylordash_backup_keep_daily": 0,
@@ -60,9 +47,18 @@ CASES = {
         ["taylordash_backup_schedule: 'every night' is not", "taylordash_backup_keep_daily must be a whole number",
          "taylordash_backup_recipients: 'age1notakey' is not an age public key",
          "taylordash_backup_offsite: 'ftp://nowhere/x' is neither an inventory host nor an S3 URL"]),
-    "backup-secrets-unencrypted": (
-        {"taylordash_backup_recipients": [], "taylordash_backup_secrets": True},
-        ["taylordash_backup_secrets is true but taylordash_backup_recipients is empty"]),
+    # Issue 16's: a system directory, a pattern a trailing newline passed, a secret .env cannot hold, ACME
+    # without a contact, a batch of no host, an MQTT wildcard (the matrix: tests/unit/.../test__inputs.py).
+    "system-deploy-dir": ({"taylordash_deploy_dir": "/etc/", "taylordash_domain": "taylordash.local\n"},
+                          ["taylordash_deploy_dir: '/etc/' is a system directory",
+                           'taylordash_domain="taylordash.local\\n" is not a valid DNS name']),
+    "hardening-inputs": (
+        {"infrastructure_secrets": {"API_KEY": "sixteen chars'ok", "MQTT_PASSWORD": "short"}, "taylordash_tls": "acme",
+         "taylordash_serial": 0, "infrastructure_mqtt_topic_prefix": "td/#"},
+        ["infrastructure_secrets.API_KEY: the supplied value contains a single quote",
+         "infrastructure_secrets.MQTT_PASSWORD: the supplied value is shorter than taylordash_secret_min_length",
+         "taylordash_acme_email is required with taylordash_tls: acme", "taylordash_serial must be a whole number",
+         'infrastructure_mqtt_topic_prefix: "td/#" holds a wildcard']),
     "public-port-missing-from-plan": (
         {"taylordash_port_plan": {name: PLAN[name] for name in ("backend", "frontend", "mcp-manager", "projects-manager", "midnight-hud")}},
         ["taylordash_port_plan.traefik-web is missing; traefik is enabled and publishes it"]),
@@ -76,8 +72,11 @@ ACTING_TASKS = ["Install the engine", "Add the helper suite", "Write daemon.json
 def test_bad_input_fails_early_and_names_the_variable(extra_vars, expected):
     run = playbook("deploy-prod.yml", extra_vars=extra_vars)
     assert run.rc != 0, run
+    # The message as one line (the output wraps it and doubles a single quote inside a quoted scalar).
+    text = " ".join(run.out.split()).replace("''", "'")
     for fragment in expected:
-        assert fragment in run.out, run
+        assert fragment in text, run
+    assert "Take the deploy lock" not in run.out, run
     for task in ACTING_TASKS:
         assert "TASK [docker_engine : %s" % task not in run.out
         assert "TASK [images : %s" % task not in run.out

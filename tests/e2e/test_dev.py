@@ -64,10 +64,25 @@ STOP_PLAY = """\
 """
 
 
+MODE_FILE = Path("/var/lib/taylordash/taylordash.mode")
+
+
 @pytest.fixture(scope="module")
 def dev_stack(engine, tmp_path_factory):
-    first = playbook("deploy-dev.yml")
+    recorded = MODE_FILE.read_text() if MODE_FILE.exists() else None
+    if recorded == "production\n":
+        # The shared stack is deployed for production: deploy-dev.yml refuses it before anything changes
+        # (it would replace the app's containers with dev servers), then switches it when confirmed.
+        before = container_ids()
+        refused = playbook("deploy-dev.yml", "--skip-tags", "engine,images")
+        assert refused.rc != 0, refused
+        text = " ".join(refused.out.split())
+        assert "localhost is deployed for production (%s); this playbook deploys it for development" % MODE_FILE in text
+        assert "taylordash_mode_change_confirm=true" in text and refused.changed == 0, refused
+        assert container_ids() == before
+    first = playbook("deploy-dev.yml", extra_vars={"taylordash_mode_change_confirm": True})
     assert first.rc == 0, first
+    assert MODE_FILE.read_text() == "development\n"
     yield first
     # Leave nothing running: a backend on 3000 or a vite on 5173 left behind collides with the next run.
     play = tmp_path_factory.mktemp("dev-stop") / "stop.yml"
@@ -75,6 +90,11 @@ def dev_stack(engine, tmp_path_factory):
     stopped = playbook(str(play))
     assert stopped.rc == 0, stopped
     assert ours() == {}, "dev servers still running after the tests: %s" % ours()
+    # The host goes back to what it was recorded as (the next deploy-prod.yml turns it back into production).
+    if recorded is None:
+        MODE_FILE.unlink(missing_ok=True)
+    else:
+        MODE_FILE.write_text(recorded)
 
 
 def test_three_runs_leave_one_backend_and_one_frontend(dev_stack):

@@ -171,6 +171,34 @@ def test_secrets_have_one_source_on_the_controller(hosts, deployed):
     assert controller["POSTGRES_PASSWORD"] not in deployed["run"].out
 
 
+def test_a_controller_without_the_secrets_file_stops_then_seeds_it_from_a_host(hosts, deployed):
+    """A fresh controller (a CI runner) has no secrets file while the hosts hold their .env: the run stops,
+    naming them, instead of pushing new secrets; seeded from core, the file holds core's and no host changes."""
+    secrets, inventory = deployed["tmp"] / "secrets.env", str(hosts.inventory_path)
+    saved = secrets.read_text()
+    envs = {name: hosts.exec(name, "cat", "/opt/taylordash/.env").stdout for name in ("core", "app1")}
+    secrets.unlink()
+    try:
+        refused = playbook("deploy-prod.yml", "-i", inventory, "--tags", "infrastructure", stack_vars=False,
+                           extra_vars=deployed["extra"])
+        assert refused.rc != 0, refused
+        text = " ".join(refused.out.split())
+        assert "taylordash_secrets_file (%s) does not exist on this controller, but" % secrets in text, refused
+        assert "core, app1, app2, app3 already hold secrets" in text, refused
+        assert "-e taylordash_secrets_seed_from=core" in text and not secrets.exists(), refused
+        seeded = playbook("deploy-prod.yml", "-i", inventory, "--tags", "infrastructure", stack_vars=False,
+                          extra_vars=dict(deployed["extra"], taylordash_secrets_seed_from="core"))
+        assert seeded.rc == 0, seeded
+        assert {name: hosts.exec(name, "cat", "/opt/taylordash/.env").stdout for name in envs} == envs
+        parse = lambda text: dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))  # noqa: E731
+        assert parse(secrets.read_text()) == parse(saved) and oct(secrets.stat().st_mode & 0o777) == "0o600"
+        assert "POSTGRES_PASSWORD" not in seeded.out or saved.split("POSTGRES_PASSWORD=", 1)[1][:20] not in seeded.out
+    finally:
+        if not secrets.exists():
+            secrets.write_text(saved)
+            secrets.chmod(0o600)
+
+
 def test_a_second_run_changes_nothing_and_a_concurrent_one_waits_then_names_the_holder(hosts, deployed):
     inventory = str(hosts.inventory_path)
     cmd = ["ansible-playbook", "deploy-prod.yml", "-i", inventory, "-e", json.dumps(deployed["extra"])]

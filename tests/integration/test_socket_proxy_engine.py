@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from ansible_collections.taylordash.ops.tests.integration.engine import require_image
+from ansible_collections.taylordash.ops.tests.unit.roles import load
 from ansible_collections.taylordash.ops.tests.unit.test_socket_proxy import (CONFIG, HEALTHCHECK, IMAGE, SOCKET, WGET_CHECK,
                                                                              render)
 
@@ -316,7 +317,9 @@ def test_healthcheck_goes_through_the_filter(proxy, check):
 
 def test_runs_unprivileged_on_a_read_only_root(proxy):
     state = json.loads(docker("inspect", proxy.name).stdout)[0]
-    assert state["Config"]["User"] == "haproxy"
+    # The image's user is the catalogue's (haproxy's uid and gid in the official image too).
+    assert state["Config"]["User"] == "%(user)s:%(user)s" % load("roles/taylordash/defaults/main.yml")[
+        "taylordash_services"]["socket-proxy"]
     assert state["HostConfig"]["ReadonlyRootfs"] is True
     assert docker("exec", proxy.name, "id", "-u").stdout.strip() != "0"
 

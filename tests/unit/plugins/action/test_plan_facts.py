@@ -72,3 +72,21 @@ def test_malformed_steps_are_refused(steps):
 def test_a_fact_that_is_not_defined_is_refused():
     with pytest.raises(AnsibleActionFail, match="no variable nowhere"):
         run([{"fact": "nowhere"}], VARIABLES)
+
+
+def test_the_arguments_step_then_runs_each_options_own_rule():
+    """After the argument spec's types (which stop first), module_utils/_inputs.py's rules run on the converted
+    values: here a port as a string of digits, then a system directory and a short supplied secret."""
+    spec = {"taylordash_backup_offsite_port": {"type": "int"}, "taylordash_backup_dir": {"type": "path"},
+            "infrastructure_secrets": {"type": "dict"}, "taylordash_secret_min_length": {"type": "int"},
+            "taylordash_lock_timeout": {"type": "int"}}
+    good = {"taylordash_backup_dir": "/opt/taylordash/backups", "infrastructure_secrets": {"API_KEY": "k" * 20},
+            "taylordash_secret_min_length": "16", "taylordash_lock_timeout": "600"}
+    assert run([{"arguments": spec}], good).get("failed") is not True
+    result = run([{"arguments": spec}], dict(good, taylordash_lock_timeout="soon", taylordash_backup_dir="/var/"))
+    assert result["failed"] is True and result["msg"].startswith("Validation of arguments failed: argument "
+                                                                 "'taylordash_lock_timeout'")
+    result = run([{"arguments": spec}], dict(good, taylordash_backup_dir="/var/", infrastructure_secrets={"API_KEY": "x"}))
+    assert result["failed"] is True
+    assert "taylordash_backup_dir: '/var/' is a system directory (/var)" in result["msg"]
+    assert "infrastructure_secrets.API_KEY: the supplied value is shorter than taylordash_secret_min_length" in result["msg"]

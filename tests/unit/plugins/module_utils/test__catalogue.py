@@ -3,6 +3,7 @@
 structures the roles read, derived from the shipped catalogue."""
 
 import copy
+from pathlib import Path
 
 import jinja2
 import jinja2.nativetypes
@@ -556,10 +557,81 @@ def test_several_replicas_of_a_service_that_publishes_a_host_port_are_refused_on
     assert c.replica_errors(with_(backend={"replicas": 2}), [], "app1") == []
 
 
-@pytest.mark.parametrize("user", [0, -1, "mosquitto", True, 1.5])
-def test_a_user_is_a_uid_above_zero(user):
-    found = c.errors(with_(mosquitto={"user": user}))
-    assert [e for e in found if "mosquitto.user: %r is not a uid" % (user,) in e], found
+@pytest.mark.parametrize("changes,problem", [
+    ({"user": -1}, "mosquitto.user: -1 is not a uid or uid:gid"),
+    ({"user": "mosquitto"}, "mosquitto.user: 'mosquitto' is not a uid or uid:gid"),
+    ({"user": True}, "mosquitto.user: True is not a uid or uid:gid"),
+    ({"user": 1.5}, "mosquitto.user: 1.5 is not a uid or uid:gid"),
+    ({"user": "1883\n"}, "mosquitto.user: '1883\\n' is not a uid or uid:gid"),
+    ({"user": "1883:"}, "mosquitto.user: '1883:' is not a uid or uid:gid"),
+    ({"user": 0}, "mosquitto.root: user 0 (root) needs the reason it cannot run as another user"),
+    ({"user": "0:0", "root": "  "}, "mosquitto.root: user 0 (root) needs the reason"),
+    ({"root": "because"}, "mosquitto.root: set only with user 0; user is 1883"),
+    ({"root": ["a"]}, "mosquitto.root: must be a sentence saying why it runs as root"),
+    ({"cap_add": "CHOWN"}, "mosquitto.cap_add: must be a list of capability names"),
+    ({"cap_add": ["SYS_ADMIN"]}, "mosquitto.cap_add: 'SYS_ADMIN' is not one of"),
+    ({"cap_add": ["NET_ADMIN"]}, "mosquitto.cap_add: 'NET_ADMIN' is not one of"),
+    ({"read_only": "yes"}, "mosquitto.read_only: 'yes' is not true or false"),
+    ({"tmpfs": "/tmp"}, "mosquitto.tmpfs: must be a list of absolute paths"),
+    ({"tmpfs": ["tmp"]}, "mosquitto.tmpfs: must be a list of absolute paths"),
+    ({"tmpfs": ["/"]}, "mosquitto.tmpfs: must be a list of absolute paths"),
+    ({"tmpfs": ["/tmp\n"]}, "mosquitto.tmpfs: must be a list of absolute paths"),
+    ({"limits": None}, "mosquitto.limits: missing: every service has memory, cpus and pids limits"),
+])
+def test_a_services_privileges_are_checked_naming_the_key(changes, problem):
+    catalogue = with_(mosquitto=changes)
+    if "limits" in changes:
+        catalogue["mosquitto"].pop("limits", None)
+    found = c.errors(catalogue)
+    assert [e for e in found if problem in e], found
+
+
+def test_a_service_without_a_user_is_refused():
+    catalogue = c.merge(SHIPPED, {})
+    catalogue["mosquitto"].pop("user")
+    assert any("mosquitto.user: missing: every service states the uid it runs as" in e for e in c.errors(catalogue))
+
+
+@pytest.mark.parametrize("entry,keys", [
+    ({"user": 1883}, {"user": "1883:1883", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],
+                      "read_only": True}),
+    ({"user": "999:70", "read_only": False, "tmpfs": ["/tmp", "/run"], "cap_add": ["cap_chown", "NET_BIND_SERVICE"]},
+     {"user": "999:70", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"], "read_only": False,
+      "tmpfs": ["/tmp", "/run"], "cap_add": ["CHOWN", "NET_BIND_SERVICE"]}),
+    ({"user": 0, "root": "why"}, {"user": "0:0", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],
+                                  "read_only": True}),
+])
+def test_security_gives_the_compose_keys_with_everything_dropped_first(entry, keys):
+    assert c.security(entry) == keys
+
+
+def test_every_shipped_service_drops_every_capability_runs_read_only_and_names_why_root():
+    rows = c.privilege_rows(SHIPPED)
+    assert [r["service"] for r in rows] == sorted(SHIPPED)
+    for row in rows:
+        assert row["read_only"] and row["cap_add"] == [] and row["memory"] and row["pids"], row
+        assert (row["user"].split(":")[0] == "0") == bool(row["root"]), row
+    # Traefik, the one service facing the internet, is not root.
+    assert {r["service"]: r["user"] for r in rows}["traefik"] != "0:0"
+
+
+def test_the_privilege_table_has_a_row_per_service_and_a_note_per_root_service():
+    table = c.privilege_table(with_(mosquitto={"cap_add": ["CHOWN"], "read_only": False}))
+    lines = table.splitlines()
+    assert lines[0].startswith("| Service | User (uid:gid) | Capabilities |")
+    assert "| mosquitto | 1883:1883 | ALL dropped, CHOWN added | no | none | 128m | 0.25 | 128 |" in lines
+    assert "| backup | 0:0 (root: see below) |" in table
+    assert [l for l in lines if l.startswith("- **")] == [
+        "- **%s runs as root**: %s" % (n, SHIPPED[n]["root"].strip()) for n in sorted(SHIPPED) if SHIPPED[n].get("root")]
+
+
+def test_the_readme_privilege_table_is_the_catalogues():
+    """The README's table is generated from the catalogue (docs/privilege_table.py --write) and current."""
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text()
+    begin, end = "<!-- privileges:begin -->\n", "<!-- privileges:end -->"
+    assert begin in readme and end in readme, "README.md has no generated privilege table"
+    assert readme.split(begin, 1)[1].split(end, 1)[0] == c.privilege_table(SHIPPED), (
+        "README.md's privilege table is stale: run .venv/bin/python docs/privilege_table.py --write")
 
 
 @pytest.mark.parametrize("changes,problem", [

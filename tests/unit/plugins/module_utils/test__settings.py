@@ -278,3 +278,196 @@ def test_the_shipped_argument_specs_merge():
     merged = s.role_options(docs)
     assert "taylordash_deploy_dir" in merged and "infrastructure_mode" in merged and "release_ship_refs" in merged
     assert not any(spec.get("required") for spec in merged.values())
+
+
+# ------------------------------------------------------------------- the deploy directory
+
+@pytest.mark.parametrize("path", list(s.SYSTEM_DIRS) + [
+    "/etc/", "//etc", "/etc//", "/etc/.", "/./etc", "/usr/lib/..", "/opt/taylordash/..", "//", "///", "/.", "/var/./",
+    "/home/", "/tmp//",
+])
+def test_a_system_directory_is_refused_as_the_deploy_directory(path):
+    errors = s.shared_errors(path, "taylordash", "taylordash.local")
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("taylordash_deploy_dir: '%s' is a system directory" % path), errors
+    assert "/opt/taylordash" in errors[0]
+
+
+def test_the_message_names_the_directory_a_path_normalises_to():
+    assert s.shared_errors("/etc/", "td", "taylordash.local")[0].startswith(
+        "taylordash_deploy_dir: '/etc/' is a system directory (/etc); the stack needs a directory of its own")
+    assert "(/)" in s.shared_errors("/opt/..", "td", "taylordash.local")[0]
+
+
+@pytest.mark.parametrize("path", ["/opt/taylordash", "/opt/taylordash/", "/srv/taylordash", "/home/ops/taylordash",
+                                  "/var/lib/taylordash", "/etcetera", "/tmp/taylordash", "/usr/local/taylordash",
+                                  "/data"])
+def test_a_directory_of_its_own_is_fine(path):
+    assert s.shared_errors(path, "taylordash", "taylordash.local") == []
+
+
+@pytest.mark.parametrize("path", ["opt/taylordash", "", None, 42, "/opt/taylordash\n", "/opt/task\tdash", "./opt"])
+def test_the_deploy_directory_is_an_absolute_path_on_one_line(path):
+    errors = s.shared_errors(path, "taylordash", "taylordash.local")
+    assert len(errors) == 1 and errors[0].startswith("taylordash_deploy_dir must be an absolute path on one line"), errors
+
+
+# ------------------------------------------------------------------- patterns anchored: "value\n" fails
+
+@pytest.mark.parametrize("call,fragment", [
+    (lambda: s.shared_errors("/opt/td", "td", "taylordash.local\n"), "taylordash_domain="),
+    (lambda: s.shared_errors("/opt/td", "td\n", "taylordash.local"), "taylordash_project_name"),
+    (lambda: s.image_errors(dict(IMAGES, postgres={"registry": "postgres:17\n", "build": ""})),
+     "taylordash_images.postgres.registry"),
+    (lambda: s.image_errors(dict(IMAGES, postgres={"registry": "postgres:17", "build": "taylordash/postgres:17\n"})),
+     "taylordash_images.postgres.build"),
+    (lambda: s.infrastructure_errors(dict(SETTINGS, infrastructure_alert_disk_for="10m\n"), PORT_MAP, PUBLISHED,
+                                     ENABLED, PLAN), "infrastructure_alert_disk_for"),
+    (lambda: s.infrastructure_errors(dict(SETTINGS, infrastructure_alertmanager_webhook_url="http://alerts\n"), PORT_MAP,
+                                     PUBLISHED, ENABLED, PLAN), "infrastructure_alertmanager_webhook_url"),
+    (lambda: s.infrastructure_errors(dict(SETTINGS, infrastructure_secrets={"API_KEY\n": "x" * 20}), PORT_MAP,
+                                     PUBLISHED, ENABLED, PLAN), "infrastructure_secrets: keys are .env names"),
+    (lambda: s.infrastructure_errors(dict(SETTINGS, infrastructure_postgres_user="taylordash\n"), PORT_MAP, PUBLISHED,
+                                     ENABLED, PLAN), "infrastructure_postgres_user"),
+    (lambda: s.infrastructure_errors(dict(SETTINGS, infrastructure_mqtt_monitor_user="monitor\n"), PORT_MAP, PUBLISHED,
+                                     ENABLED, PLAN), "infrastructure_mqtt_monitor_user"),
+    (lambda: proxy(tls_names=["taylordash.local\n", "traefik.taylordash.local"]), "proxy_tls_names"),
+    (lambda: proxy(dashboard_user="admin\n"), "proxy_dashboard_user"),
+    (lambda: s.cleanup_errors(dict(CLEANUP, cleanup_compose_projects=[{"name": "taylordashv1\n"}]), APPS, "taylordash"),
+     "cleanup_compose_projects names"),
+    (lambda: s.docker_engine_errors(dict(ENGINE, docker_engine_log_max_size="10m\n"), PLATFORMS, FACTS),
+     "docker_engine_log_max_size"),
+    (lambda: s.docker_engine_errors(dict(ENGINE, docker_engine_docker_ce_url="https://download.docker.com\n"), PLATFORMS,
+                                    FACTS), "docker_engine_docker_ce_url"),
+    (lambda: s.docker_engine_errors(dict(ENGINE, docker_engine_python_packages=["python3-yaml\n"]), PLATFORMS, FACTS),
+     "docker_engine_python_packages"),
+    (lambda: s.backup_errors("nightly\n", "", TREE.get), "backup_label"),
+    (lambda: s.audit_errors("none", ["/srv\n"]), "audit_scan_roots"),
+])
+def test_a_value_with_a_trailing_newline_fails(call, fragment):
+    errors = call()
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+def test_the_patterns_are_anchored_at_the_very_end():
+    for pattern, good in [(s.IMAGE_REF, "postgres:17"), (s.TAG, ":17"), (s.DNS_NAME, "taylordash.local"),
+                          (s.PROJECT_NAME, "taylordash"), (s.DURATION, "30s"), (s.ENV_NAME, "API_KEY"),
+                          (s.SQL_NAME, "taylordash"), (s.MQTT_USER, "monitor"), (s.URL, "http://alerts"),
+                          (s.BASIC_AUTH_USER, "admin"), (s.LOG_SIZE, "10m"), (s.APT_URL, "file:///srv/mirror"),
+                          (s.DEB_PACKAGE, "python3-yaml"), (s.BACKUP_LABEL, "nightly")]:
+        assert pattern.search(good) if pattern is s.TAG else pattern.match(good), good
+        assert not (pattern.search(good + "\n") if pattern is s.TAG else pattern.match(good + "\n")), pattern.pattern
+
+
+# ------------------------------------------------------------------- the checks that were Jinja (cleanup, engine, backup, audit)
+
+CLEANUP = {name: value for name, value in load("roles/cleanup/defaults/main.yml").items()}
+CLEANUP["cleanup_compose_projects"] = [{"name": "taylordashv1", "project_src": "/TaylorProjects/TaylorDashv1"}]
+ENGINE = load("roles/docker_engine/defaults/main.yml")
+PLATFORMS = load("roles/docker_engine/vars/main.yml")["docker_engine_platforms"]
+FACTS = {"distribution": "Debian", "distribution_major_version": "13"}
+TREE = {"/keys/backup.txt": "f", "/keys": "d"}
+
+
+def test_the_shipped_role_settings_have_no_problem():
+    assert s.cleanup_errors(CLEANUP, APPS, "taylordash") == []
+    assert s.docker_engine_errors(ENGINE, PLATFORMS, FACTS) == []
+    assert s.docker_engine_errors(ENGINE, PLATFORMS, {"distribution": "Ubuntu", "distribution_major_version": "24"}) == []
+    assert s.backup_errors("", "", TREE.get) == [] and s.backup_errors("pre-migration-abc.1", "/keys/backup.txt",
+                                                                        TREE.get) == []
+    assert s.audit_errors("none", []) == [] and s.audit_errors("critical", ["/srv", "/opt/app"]) == []
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"cleanup_keep_apps": ["frontend", "no-such-app"]},
+     "cleanup_keep_apps names unknown app(s) no-such-app (known: backend, frontend, mcp-manager"),
+    ({"cleanup_keep_apps": ["frontend"], "cleanup_stop_all_dev_servers": True},
+     "cleanup_keep_apps overlaps cleanup_stop_all_dev_servers=true"),
+    ({"cleanup_stop_timeout": -5}, "cleanup_stop_timeout must be a whole number of seconds, 0 or more (got -5)"),
+    ({"cleanup_stop_timeout": "ten"}, 'cleanup_stop_timeout must be a whole number of seconds, 0 or more (got "ten")'),
+    ({"cleanup_stop_timeout": 1.5}, "cleanup_stop_timeout must be a whole number"),
+    ({"cleanup_stop_timeout": True}, "cleanup_stop_timeout must be a whole number of seconds, 0 or more (got true)"),
+    ({"cleanup_stop_timeout": None}, "cleanup_stop_timeout must be a whole number"),
+    ({"cleanup_compose_projects": [{"name": "Old Stack"}]}, 'cleanup_compose_projects names must be compose project names'
+                                                            ' (got "Old Stack")'),
+    ({"cleanup_compose_projects": [{"project_src": "/srv/old"}]}, "cleanup_compose_projects entries are mappings with a "
+                                                                  "`name`"),
+    ({"cleanup_compose_projects": [{"name": "taylordash"}]}, "cleanup_compose_projects must not name "
+                                                             "taylordash_project_name (taylordash)"),
+    ({"cleanup_remove_volumes": True}, "cleanup_remove_volumes=true deletes the data volumes of taylordashv1; also set "
+                                       "cleanup_remove_volumes_confirm=delete-volumes"),
+    ({"cleanup_remove_volumes": True, "cleanup_remove_volumes_confirm": "yes"}, "cleanup_remove_volumes=true deletes"),
+])
+def test_a_bad_cleanup_setting_is_named(changes, fragment):
+    errors = s.cleanup_errors(dict(CLEANUP, **changes), APPS, "taylordash")
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("changes", [{"cleanup_stop_timeout": 0}, {"cleanup_stop_timeout": "30"},
+                                     {"cleanup_remove_volumes": True, "cleanup_remove_volumes_confirm": "delete-volumes"},
+                                     {"cleanup_keep_apps": ["frontend"]}, {"cleanup_compose_projects": []}])
+def test_good_cleanup_settings_pass(changes):
+    assert s.cleanup_errors(dict(CLEANUP, **changes), APPS, "taylordash") == []
+
+
+@pytest.mark.parametrize("changes,facts,fragment", [
+    ({}, {}, "docker_engine reads ansible_facts: gather them first"),
+    ({}, {"distribution": "Fedora", "distribution_major_version": "40"},
+     "docker_engine supports Debian, Ubuntu (bookworm, trixie, jammy, noble); this host reports "
+     "ansible_facts.distribution=Fedora and ansible_facts.distribution_major_version=40"),
+    ({}, {"distribution": "Debian", "distribution_major_version": "11"}, "ansible_facts.distribution_major_version=11"),
+    ({}, {"distribution": "Debian"}, "ansible_facts.distribution_major_version=(not gathered)"),
+    ({"docker_engine_log_max_size": "ten megabytes"}, FACTS, "docker_engine_log_max_size must look like 10m"),
+    ({"docker_engine_log_max_file": 0}, FACTS, "docker_engine_log_max_file must be a whole number of at least 1 (got 0)"),
+    ({"docker_engine_wait_timeout": "soon"}, FACTS, "docker_engine_wait_timeout must be a whole number of at least 1"),
+    ({"docker_engine_helper_suite_priority": 100}, FACTS, "docker_engine_helper_suite_priority must stay below 100"),
+    ({"docker_engine_debian_mirror": "deb.debian.org"}, FACTS, "docker_engine_debian_mirror must be empty or an"),
+    ({"docker_engine_docker_ce_url": "ftp://download.docker.com"}, FACTS, "docker_engine_docker_ce_url must be an http(s)"),
+    ({"docker_engine_docker_ce_gpg_key": "mQINBF..."}, FACTS, "docker_engine_docker_ce_gpg_key must be empty"),
+    ({"docker_engine_apt_keyrings_dir": "keyrings"}, FACTS, "docker_engine_apt_keyrings_dir must be an absolute path"),
+    ({"docker_engine_pidfile": "/run/docker\n.pid"}, FACTS, "docker_engine_pidfile must be an absolute path on one line"),
+    ({"docker_engine_apt_cache_valid_time": -1}, FACTS, "docker_engine_apt_cache_valid_time must be a whole number"),
+    ({"docker_engine_python_packages": "python3-yaml"}, FACTS, "docker_engine_python_packages must list Debian package"),
+])
+def test_a_bad_engine_setting_is_named(changes, facts, fragment):
+    errors = s.docker_engine_errors(dict(ENGINE, **changes), PLATFORMS, facts)
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("changes", [{"docker_engine_debian_mirror": "http://mirror.local/debian"},
+                                     {"docker_engine_debian_mirror": "file:///srv/mirror"},
+                                     {"docker_engine_docker_ce_gpg_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQ..."},
+                                     {"docker_engine_log_max_size": "1g", "docker_engine_log_max_file": "5"},
+                                     {"docker_engine_helper_suite_priority": -10}])
+def test_good_engine_settings_pass(changes):
+    assert s.docker_engine_errors(dict(ENGINE, **changes), PLATFORMS, FACTS) == []
+
+
+@pytest.mark.parametrize("label,identity_file,fragment", [
+    ("Nightly", "", 'backup_label: "Nightly" may hold lower-case letters'),
+    ("-nightly", "", "backup_label"),
+    ("a" * 62, "", "backup_label"),
+    ("night ly", "", "backup_label"),
+    ("", "/keys/missing.txt", "backup_identity_file: /keys/missing.txt is not a file on the controller"),
+    ("", "/keys", "backup_identity_file: /keys is not a file"),
+])
+def test_a_bad_backup_setting_is_named(label, identity_file, fragment):
+    errors = s.backup_errors(label, identity_file, TREE.get)
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("fail_on,roots,fragment", [
+    ("severe", [], 'audit_fail_on must be one of none, info, warning, critical, not "severe"'),
+    ("none", "/srv", 'audit_scan_roots must be a list of absolute paths, not "/srv"'),
+    ("none", ["srv"], 'audit_scan_roots must be a list of absolute paths, not ["srv"]'),
+    ("none", {"/srv": 1}, "audit_scan_roots must be a list"),
+])
+def test_a_bad_audit_setting_is_named(fail_on, roots, fragment):
+    errors = s.audit_errors(fail_on, roots)
+    assert len(errors) == 1 and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("value,number", [(3, 3), ("3", 3), (" 3 ", 3), (3.0, 3), ("-2", -2), (True, None), (False, None),
+                                          (None, None), ("3.5", None), (3.5, None), ("3\n", 3), ("three", None), ([3], None)])
+def test_whole_numbers(value, number):
+    assert s.whole(value) == number
