@@ -16,7 +16,7 @@ export JUNIT_HIDE_TASK_ARGUMENTS := true
 export JUNIT_TASK_RELATIVE_PATH := $(CURDIR)
 endif
 
-.PHONY: setup deploy engine test lint unit integration app molecule e2e clean-venv
+.PHONY: setup deploy engine test lint unit integration app molecule e2e e2e-extended e2e-all clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PY) >/dev/null || { echo "python3 is required"; exit 1; }
@@ -59,8 +59,17 @@ app: $(APP_DIR)/.venv/.installed
 molecule: setup
 	molecule test
 
+# The CI tier (`make test`); the extended tier's tests are listed in tests/e2e/conftest.py (EXTENDED).
 e2e: setup
 	python -m pytest -v -o console_output_style=times tests/e2e
+
+# The slower variants and multi-host flows CI leaves out (on a machine with time to spare: about 45 minutes).
+e2e-extended: setup
+	TAYLORDASH_E2E_TIER=extended python -m pytest -v -o console_output_style=times tests/e2e
+
+# Both tiers, in one session (the stack deployed once).
+e2e-all: setup
+	TAYLORDASH_E2E_TIER=all python -m pytest -v -o console_output_style=times tests/e2e
 
 # Unit tests run first (pure, seconds); integration tests after molecule built
 # the images they run, and under `make test` they fail rather than skip without them.

@@ -143,11 +143,47 @@ ORDER = ["test_collection_build", "test_ci_outputs", "test_docker_ce_source", "t
          "test_lock", "test_multihost", "test_dev"]
 
 
+# The extended tier: `make e2e-extended` runs these, `make test` (CI, 90 minutes on two cores, where every
+# ansible-playbook run takes most of a core) does not. Each is a variant whose mechanism a test of the CI tier
+# also drives (the deploy, the lock, the start-first rollout, a backup and its restore, the proxy's PKI), or
+# the slowest flows on several hosts. The README's "Tests" lists them and why.
+EXTENDED = {
+    # Several hosts: the CI tier keeps their engines, the deploy and what it serves, PostgreSQL's allow list,
+    # one source of secrets, the second run with a waiting concurrent one, and the backup copied over SSH.
+    "test_multihost.py": ["controller_without_the_secrets_file", "check_mode_with_diff", "failing_batch",
+                          "health_check_across_hosts", "cleanup_across_hosts", "unreachable_host", "shipping_checks",
+                          "one_audit_run", "disaster_recovery", "acme_certificates"],
+    # Backups: the CI tier keeps the schedule, backup and restore through the API, the refusals (corrupted,
+    # encrypted, unconfirmed), retention and the alert.
+    "test_backup.py": ["lost_volume", "copied_to_s3", "postgresql_15_volume", "old_stacks_database",
+                       "rollback_names_the_backup"],
+    "test_infrastructure.py": ["row_survives_compose_down", "failing_service_is_named"],
+    "test_proxy.py": ["pki_is_left_alone"],
+    "test_cleanup_dev_servers.py": ["listen_ports_facts_lacks"],
+    "test_registry_pull.py": ["pull_through_the_mirror"],
+    "test_zero_downtime.py": ["env_value_that_reaches_the_backend"],
+}
+TIER = os.environ.get("TAYLORDASH_E2E_TIER", "ci")  # ci, extended or all
+
+
+def extended(item):
+    return any(part in item.name for part in EXTENDED.get(Path(str(item.fspath)).name, []))
+
+
 def pytest_collection_modifyitems(session, config, items):
     def rank(item):
         name = item.module.__name__.rsplit(".", 1)[-1]
         return ORDER.index(name) if name in ORDER else len(ORDER)
     items.sort(key=rank)  # stable: the order inside each file is kept
+    if TIER == "all":
+        return
+    keep = [item for item in items if extended(item) == (TIER == "extended")]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        print("\ne2e tier %s: %d tests; %d of the %s tier left out (TAYLORDASH_E2E_TIER=all runs both)"
+              % (TIER, len(keep), len(dropped), "ci" if TIER == "extended" else "extended"))
 
 
 # `make test` keeps every test's time, slowest first (setup, call and teardown together, so a shared
