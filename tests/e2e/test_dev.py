@@ -81,20 +81,22 @@ def dev_stack(engine, tmp_path_factory):
         assert "taylordash_mode_change_confirm=true" in text and refused.changed == 0, refused
         assert container_ids() == before
     first = playbook("deploy-dev.yml", extra_vars={"taylordash_mode_change_confirm": True})
-    assert first.rc == 0, first
-    assert MODE_FILE.read_text() == "development\n"
-    yield first
+    try:
+        assert first.rc == 0, first
+        assert MODE_FILE.read_text() == "development\n"
+        yield first
+    finally:
+        # The host goes back to what it was recorded as (the next deploy-prod.yml turns it back into production).
+        if recorded is None:
+            MODE_FILE.unlink(missing_ok=True)
+        else:
+            MODE_FILE.write_text(recorded)
     # Leave nothing running: a backend on 3000 or a vite on 5173 left behind collides with the next run.
     play = tmp_path_factory.mktemp("dev-stop") / "stop.yml"
     play.write_text(STOP_PLAY)
     stopped = playbook(str(play))
     assert stopped.rc == 0, stopped
     assert ours() == {}, "dev servers still running after the tests: %s" % ours()
-    # The host goes back to what it was recorded as (the next deploy-prod.yml turns it back into production).
-    if recorded is None:
-        MODE_FILE.unlink(missing_ok=True)
-    else:
-        MODE_FILE.write_text(recorded)
 
 
 def test_three_runs_leave_one_backend_and_one_frontend(dev_stack):
