@@ -423,11 +423,6 @@ def _privilege_errors(entry):
     return found
 
 
-def uid(entry):
-    """The numeric uid a service runs as (its `user`, without the gid)."""
-    return int(str(entry["user"]).split(":", 1)[0])
-
-
 def security(entry):
     """The Compose keys of a service's privileges (CIS Docker Benchmark, section 5): its user (uid:gid, the gid
     the uid's when not given), all capabilities dropped and only its `cap_add` back, no new privileges, a
