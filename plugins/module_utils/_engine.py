@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
+import re
 
 HEADER = "# Managed by taylordash.ops (docker_engine role); local changes are overwritten.\n"
 
@@ -99,3 +101,56 @@ def plan(wanted_packages, installed, files, seen_files, dockerd, running, server
     if not plugins.get("buildx"):
         changes.append({"what": "buildx", "why": "the buildx plugin does not answer"})
     return changes
+
+
+
+# Docker fixed in 23.0 that a live-restored container's health checks stop (moby/moby#41871); a pause and an
+# unpause start them again without touching the container's processes.
+HEALTH_RESUMED_SINCE = 23
+
+
+def _major(version):
+    head = str(version or "").split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def docker_time(text):
+    """Seconds since the epoch of an engine timestamp (RFC 3339, UTC, up to nanoseconds), or None."""
+    match = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z\Z", str(text or ""))
+    if not match:
+        return None
+    parts = [int(part) for part in match.groups()[:6]]
+    if parts[0] < 1971:  # the engine's zero time: never
+        return None
+    fraction = float("0." + match.group(7)) if match.group(7) else 0.0
+    return calendar.timegm(tuple(parts) + (0, 0, 0)) + fraction
+
+
+def reattach_plan(containers, socket_paths, socket_since, server_version):
+    """What the running containers that outlived the engine's last start need, as [{name, action, why}].
+
+    A live restore keeps containers running while dockerd restarts. One started before the engine's socket
+    was last created (`socket_since`, seconds since the epoch) and bind-mounting it holds the old socket,
+    through which every call fails until it restarts: action `restart`. Before Docker 23 the restored
+    containers' health checks stop; each other such container with a health check that has not run since
+    gets `resume-health` (a pause and an unpause). `containers` are `docker inspect` results; `socket_paths`
+    the socket's path and what it resolves to. In name order."""
+    old = (_major(server_version) or 0) < HEALTH_RESUMED_SINCE
+    actions = []
+    for state in containers:
+        status = state.get("State") or {}
+        started = docker_time(status.get("StartedAt"))
+        if not status.get("Running") or status.get("Paused") or started is None or started >= socket_since:
+            continue
+        name = str(state.get("Name") or state.get("Id") or "").lstrip("/")
+        sources = [mount["Source"] for mount in state.get("Mounts") or []
+                   if mount.get("Type") == "bind" and mount.get("Source") in socket_paths]
+        checks = [docker_time(entry.get("Start")) for entry in (status.get("Health") or {}).get("Log") or []]
+        if sources:
+            actions.append({"name": name, "action": "restart",
+                            "why": "bind-mounts the engine's socket %s, which the engine replaced" % sources[0]})
+        elif old and status.get("Health") and max([0] + [when or 0 for when in checks]) < socket_since:
+            actions.append({"name": name, "action": "resume-health",
+                            "why": "no health check since the engine restarted (Docker %s stops them)"
+                            % server_version})
+    return sorted(actions, key=lambda item: item["name"])

@@ -98,3 +98,77 @@ def test_a_downloaded_key_is_compared_by_presence_only():
 ])
 def test_kind_and_owner_are_compared(wanted, seen, why):
     assert _engine.file_change("/p", wanted, seen) == why
+
+
+# reattach_plan: the engine's socket was created at SOCKET_AT (a restart); containers started before it
+# outlived the old engine.
+SOCKET_AT = _engine.docker_time("2026-12-02T19:38:39.481276352Z")
+SOCKETS = {"/var/run/docker.sock", "/run/docker.sock"}
+BEFORE, AFTER = "2026-12-02T19:37:34.747626841Z", "2026-12-02T19:38:40.000000001Z"
+
+
+def container(name, started=BEFORE, mounts=(), health=None, running=True, paused=False):
+    state = {"Running": running, "Paused": paused, "StartedAt": started}
+    if health is not None:
+        state["Health"] = {"Status": "healthy", "Log": [{"Start": when} for when in health]}
+    return {"Name": "/" + name, "State": state,
+            "Mounts": [{"Type": kind, "Source": source} for kind, source in mounts]}
+
+
+def reattach(*containers, version="20.10.24"):
+    return [(item["name"], item["action"]) for item in
+            _engine.reattach_plan(list(containers), SOCKETS, SOCKET_AT, version)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-12-02T19:38:39.481276352Z", 1796240319.481276),
+    ("2026-12-02T19:38:39Z", 1796240319.0),
+    ("0001-01-01T00:00:00Z", None),  # the engine's zero time: never started
+    ("2026-12-02 19:38:39", None),
+    ("", None),
+    (None, None),
+    ("2026-12-02T19:38:39.5Z\nX", None),
+])
+def test_engine_timestamps_are_read_to_the_microsecond_or_not_at_all(text, expected):
+    seen = _engine.docker_time(text)
+    assert seen == expected if expected is None else abs(seen - expected) < 1e-6
+
+
+@pytest.mark.parametrize("case, expected", [
+    (container("proxy", mounts=[("bind", "/var/run/docker.sock")], health=[BEFORE]), [("proxy", "restart")]),
+    (container("proxy", mounts=[("bind", "/run/docker.sock")]), [("proxy", "restart")]),
+    # started by the new engine: its mount is the new socket
+    (container("proxy", started=AFTER, mounts=[("bind", "/var/run/docker.sock")]), []),
+    # a volume named like the socket is not the socket; another bind is not either
+    (container("proxy", mounts=[("volume", "/var/run/docker.sock")]), []),
+    (container("proxy", mounts=[("bind", "/var/run/docker.sock.d")]), []),
+    (container("db", health=[BEFORE]), [("db", "resume-health")]),
+    (container("db", health=[]), [("db", "resume-health")]),
+    # a check has run since: health monitoring is alive
+    (container("db", health=[BEFORE, AFTER]), []),
+    (container("db"), []),  # no health check at all
+    (container("db", health=[BEFORE], running=False), []),
+    (container("db", health=[BEFORE], paused=True), []),  # unpausing it would change what the operator set
+    (container("db", started="0001-01-01T00:00:00Z", health=[BEFORE]), []),
+])
+def test_what_outlived_the_engine_is_restarted_or_its_health_checks_resumed(case, expected):
+    assert reattach(case) == expected
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("20.10.24+dfsg1", [("db", "resume-health"), ("proxy", "restart")]),
+    ("23.0.0", [("proxy", "restart")]),
+    ("28.1.1", [("proxy", "restart")]),
+    ("", [("db", "resume-health"), ("proxy", "restart")]),
+])
+def test_only_engines_before_23_need_their_health_checks_resumed(version, expected):
+    proxy = container("proxy", mounts=[("bind", "/var/run/docker.sock")], health=[BEFORE])
+    assert reattach(container("db", health=[BEFORE]), proxy, version=version) == expected
+
+
+def test_each_action_says_why():
+    plan = _engine.reattach_plan([container("proxy", mounts=[("bind", "/var/run/docker.sock")]),
+                                  container("db", health=[BEFORE])], SOCKETS, SOCKET_AT, "20.10.24")
+    assert [item["why"] for item in plan] == [
+        "no health check since the engine restarted (Docker 20.10.24 stops them)",
+        "bind-mounts the engine's socket /var/run/docker.sock, which the engine replaced"]
