@@ -30,6 +30,10 @@ def shared_errors(deploy_dir, project_name, domain):
     return _settings.shared_errors(deploy_dir, project_name, domain)
 
 
+def rotation_errors(names, rotation_id, known):
+    return _settings.rotation_errors(names, rotation_id, known)
+
+
 def dev_app_errors(apps, plan):
     return _settings.dev_app_errors(apps, plan)
 
@@ -85,6 +89,7 @@ class FilterModule(object):
     def filters(self):
         return {"image_errors": image_errors, "offline_errors": offline_errors, "shared_errors": shared_errors,
                 "dev_app_errors": dev_app_errors, "infrastructure_errors": infrastructure_errors,
+                "rotation_errors": rotation_errors,
                 "proxy_errors": proxy_errors, "port_plan_errors": port_plan_errors,
                 "application_errors": application_errors, "role_options": role_options,
                 "host_address_errors": host_address_errors, "cleanup_errors": cleanup_errors,

@@ -515,6 +515,9 @@ def input_errors(values, context=None):
         taylordash += [_port_plan.failure_message(problems, [], "taylordash_port_plan")] if problems else []
     if "taylordash_dev_apps" in v:
         taylordash += _settings.dev_app_errors(v["taylordash_dev_apps"], v.get("taylordash_port_plan"))
+    if "taylordash_rotate_secrets" in v:
+        taylordash += _settings.rotation_errors(v["taylordash_rotate_secrets"], v.get("taylordash_rotation_id", ""),
+                                                v.get("taylordash_secret_names") or [])
     if "taylordash_backup_schedule" in v:
         backup = dict((name[len("taylordash_backup_"):], value) for name, value in _of(v, "taylordash_backup_").items())
         backup.update(deploy_dir=v.get("taylordash_deploy_dir"), backup_host=context.get("backup_host", ""))

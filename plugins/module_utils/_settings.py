@@ -319,6 +319,31 @@ SECRET_FORBIDDEN = (("'", "a single quote"), ('"', "a double quote"), ("\n", "a 
                     ("\r", "a carriage return"), ("\0", "a NUL character"))
 
 
+ROTATION_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+def rotation_errors(names, rotation_id, known):
+    """rotate-secrets.yml's inputs: taylordash_rotate_secrets names secrets of .env (`known`; empty: not
+    checked) once each, and taylordash_rotation_id, which a host records once the rotation is applied, is
+    set with them (a name of letters, digits, . _ and -)."""
+    out = []
+    names = names if names is not None else []
+    if not isinstance(names, list) or any(not isinstance(name, str) for name in names):
+        return ["taylordash_rotate_secrets must be a list of secret names; got %s" % _show(names)]
+    unknown = [name for name in names if known and name not in known]
+    if unknown:
+        out.append("taylordash_rotate_secrets: %s unknown; the secrets are %s" % (_show(unknown), ", ".join(known)))
+    twice = sorted(set(name for name in names if names.count(name) > 1))
+    if twice:
+        out.append("taylordash_rotate_secrets names %s more than once" % _show(twice))
+    if names and not (isinstance(rotation_id, str) and ROTATION_ID.match(rotation_id)):
+        out.append("taylordash_rotation_id must name the rotation (letters, digits, . _ and -, at most 64, such as "
+                   "2026-12-q4), so a second run with it changes nothing; got %s" % _show(rotation_id))
+    elif rotation_id and not names:
+        out.append("taylordash_rotation_id is %s but taylordash_rotate_secrets names no secret" % _show(rotation_id))
+    return out
+
+
 def secret_problem(where, value, min_length):
     """Why a supplied secret cannot be used (a message naming `where`, never showing the value), else None.
     Empty (or None) is not supplied: the secret is generated."""

@@ -138,7 +138,7 @@ def stack(engine):
 ORDER = ["test_collection_build", "test_ci_outputs", "test_docker_ce_source", "test_engine_and_images",
          "test_registry_pull", "test_seed_harness", "test_cleanup", "test_cleanup_dev_servers",
          "test_docker_user_firewall", "test_bad_input",
-         "test_infrastructure", "test_application", "test_security", "test_proxy", "test_browser", "test_health", "test_acme", "test_compose_recovery", "test_faults", "test_zero_downtime", "test_backup", "test_audit",
+         "test_infrastructure", "test_application", "test_security", "test_proxy", "test_browser", "test_health", "test_acme", "test_compose_recovery", "test_faults", "test_zero_downtime", "test_backup", "test_audit", "test_rotation",
          "test_playbooks",
          "test_lock", "test_multihost", "test_dev"]
 

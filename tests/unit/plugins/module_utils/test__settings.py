@@ -471,3 +471,35 @@ def test_a_bad_audit_setting_is_named(fail_on, roots, fragment):
                                           (None, None), ("3.5", None), (3.5, None), ("3\n", 3), ("three", None), ([3], None)])
 def test_whole_numbers(value, number):
     assert s.whole(value) == number
+
+
+KNOWN_SECRETS = ["POSTGRES_PASSWORD", "MQTT_PASSWORD", "API_KEY", "TRAEFIK_DASHBOARD_PASSWORD"]
+
+
+@pytest.mark.parametrize("names, rotation_id, fragment", [
+    ([], "", None),
+    (None, "", None),
+    (["API_KEY"], "2026-q4", None),
+    (["API_KEY", "POSTGRES_PASSWORD"], "a" * 64, None),
+    (["API_KEY"], "", "taylordash_rotation_id must name the rotation"),
+    (["API_KEY"], "a" * 65, "taylordash_rotation_id must name the rotation"),
+    (["API_KEY"], "q4\n", "taylordash_rotation_id must name the rotation"),
+    (["API_KEY"], "-q4", "taylordash_rotation_id must name the rotation"),
+    (["API_KEY"], "q4/../x", "taylordash_rotation_id must name the rotation"),
+    (["API_KEY"], 4, "taylordash_rotation_id must name the rotation"),
+    ([], "q4", "taylordash_rotation_id is \"q4\" but taylordash_rotate_secrets names no secret"),
+    (["API_KEY", "API_KEY"], "q4", "taylordash_rotate_secrets names [\"API_KEY\"] more than once"),
+    (["DATABASE_URL"], "q4", "taylordash_rotate_secrets: [\"DATABASE_URL\"] unknown; the secrets are POSTGRES_PASSWORD"),
+    ("API_KEY", "q4", "taylordash_rotate_secrets must be a list of secret names"),
+    ([1], "q4", "taylordash_rotate_secrets must be a list of secret names"),
+])
+def test_a_rotation_names_known_secrets_once_under_an_id(names, rotation_id, fragment):
+    errors = s.rotation_errors(names, rotation_id, KNOWN_SECRETS)
+    if fragment is None:
+        assert errors == []
+    else:
+        assert any(fragment in error for error in errors), errors
+
+
+def test_without_the_known_names_only_the_form_is_checked():
+    assert s.rotation_errors(["ANYTHING"], "q4", []) == []

@@ -1,0 +1,56 @@
+"""rotate-secrets.yml on the running stack: the named secrets, and only they, get new values, each is applied
+where it is used (the old value refused there, the new one taken), nothing is printed, and a second run with the
+same rotation id changes nothing."""
+
+import json
+import os
+
+from conftest import container_ids, playbook, read_env
+from test_infrastructure import MQTT_IMAGE, SECRETS, on_network, psql
+from test_proxy import DASHBOARD, DOMAIN, curl
+
+ROTATED = ["API_KEY", "MQTT_PASSWORD", "POSTGRES_PASSWORD", "TRAEFIK_DASHBOARD_PASSWORD"]
+
+
+def create_project(key):
+    body = json.dumps({"name": "rotation-%d" % os.getpid(), "description": "rotate-secrets.yml"})
+    return curl("https://%s/api/projects" % DOMAIN, "-X", "POST", "-H", "Content-Type: application/json",
+                "-H", "X-API-Key: " + key, "-d", body)[0]
+
+
+def publish(env, password):
+    return on_network(MQTT_IMAGE, "mosquitto_pub", "-h", "mosquitto", "-u", env["MQTT_USERNAME"], "-P", password,
+                      "-t", "%s/rotation" % env["MQTT_TOPIC_PREFIX"], "-m", "x")
+
+
+def dashboard(password):
+    return curl("https://%s/api/http/routers" % DASHBOARD, "-u", "admin:" + password, host=DASHBOARD)[0]
+
+
+def test_a_rotation_changes_the_named_secrets_where_they_are_used_and_only_once(stack):
+    before, backend = read_env(), container_ids()["backend"]
+    rotation = {"taylordash_rotate_secrets": ROTATED, "taylordash_rotation_id": "e2e-%d" % os.getpid()}
+    run = playbook("rotate-secrets.yml", extra_vars=rotation)
+    assert run.rc == 0, run
+    after = read_env()
+    assert sorted(name for name in SECRETS if before[name] != after[name]) == sorted(ROTATED)
+    for name in ROTATED:
+        assert before[name] not in run.out and after[name] not in run.out, "%s was printed" % name
+    assert "rotated %s under %s" % (", ".join(ROTATED), rotation["taylordash_rotation_id"]) in " ".join(run.out.split())
+
+    # Each where it is used: the old value is refused there, the new one taken.
+    assert container_ids()["backend"] != backend, "the backend should have been replaced with the new key"
+    assert create_project(after["API_KEY"]) == 201
+    assert create_project(before["API_KEY"]) in (401, 403)
+    assert psql(after["POSTGRES_PASSWORD"], "select 1").returncode == 0
+    assert "password authentication failed" in psql(before["POSTGRES_PASSWORD"], "select 1").stderr
+    assert publish(after, after["MQTT_PASSWORD"]).returncode == 0
+    refused = publish(after, before["MQTT_PASSWORD"])
+    assert refused.returncode != 0 and "not authorised" in (refused.stdout + refused.stderr).lower()
+    assert dashboard(after["TRAEFIK_DASHBOARD_PASSWORD"]) == 200
+    assert dashboard(before["TRAEFIK_DASHBOARD_PASSWORD"]) == 401
+
+    again = playbook("rotate-secrets.yml", extra_vars=rotation)
+    assert again.rc == 0 and again.changed == 0, again
+    assert "was applied before" in again.out
+    assert read_env() == after
