@@ -1,5 +1,6 @@
-"""Faults on the shared stack, on the real engine: a deploy whose ansible-playbook dies by SIGKILL, and the
-database's server killed by SIGKILL while rows are written."""
+"""Faults on the shared stack, on the real engine: a deploy whose ansible-playbook dies by SIGKILL, the
+database's server killed by SIGKILL while rows are written, the deploy directory's filesystem full, and the
+engine restarted in the middle of a deploy."""
 
 import json
 import os
@@ -104,3 +105,98 @@ def test_postgres_killed_by_sigkill_under_writes_comes_back_without_losing_a_com
     assert count == acknowledged, "%d of %d acknowledged commits survived" % (count, acknowledged)
     psql("DROP TABLE %s" % table)
     wait_for(lambda: health("backend") == "healthy", 120, "the backend after the database came back")
+
+
+def tree_digest(root):
+    """path -> sha256 of every file under the deploy directory (the state: .env, compose files, configs)."""
+    out = sh("sh", "-c", "cd %s && find . -type f ! -path './backups/*' -print0 | sort -z | xargs -0 sha256sum"
+             % root).stdout
+    return dict(reversed(line.split(None, 1)) for line in out.splitlines())
+
+
+def test_a_full_filesystem_under_the_deploy_directory_fails_the_run_naming_it_and_half_writes_nothing(stack):
+    """The deploy directory on a small tmpfs (a copy of it, mounted over it) filled to the last byte: a run
+    that has files to change fails naming the file it could not write, and every file, .env and the compose
+    files among them, is as it was (each is written to a temporary file renamed over it, or not at all)."""
+    root = Path("/opt/taylordash")
+    before, ids = tree_digest(root), container_ids()
+    size = int(sh("du", "-sm", "--exclude=backups", str(root)).stdout.split()[0]) + 16
+    staging = Path("/run/taylordash-full")
+    staging.mkdir(exist_ok=True)
+    sh("mount", "-t", "tmpfs", "-o", "size=%dm,mode=0755" % size, "tmpfs", str(staging))
+    try:
+        sh("cp", "-a", str(root) + "/.", str(staging))
+        sh("mount", "--bind", str(staging), str(root))
+        try:
+            subprocess.run(["dd", "if=/dev/zero", "of=%s/filler" % root, "bs=1M"], capture_output=True, check=False)
+            assert sh("df", "--output=avail", str(root)).stdout.split()[-1] == "0", "the filesystem is not full"
+            # A changed secret (.env) and a changed alert setting (a config file): both have to be written.
+            run = redeploy(tags="infrastructure", extra_vars={
+                "infrastructure_secrets": {"API_KEY": "FullDisk%dKey0123456789abcdef" % os.getpid()},
+                "infrastructure_alertmanager_repeat_interval": "3h"})
+            assert run.rc != 0, run
+            text = " ".join(run.out.split())
+            assert "No space left on device" in text and "cannot write %s/" % root in text, run
+            os.unlink("%s/filler" % root)
+            assert tree_digest(root) == before, "a file of the deploy directory changed"
+            leftovers = sh("find", str(root), "-name", ".*.tmp").stdout.split()
+            assert leftovers == [], "temporary files left: %s" % leftovers
+            assert container_ids() == ids, "a failed run replaced containers"
+            assert not LOCK.exists(), "the failed run left its lock"
+        finally:
+            sh("umount", str(root))
+    finally:
+        sh("umount", str(staging), check=False)
+    assert tree_digest(root) == before
+
+
+def dockerd_restart():
+    """Stop dockerd as the docker_engine role's restart does, then let the role start it again (and
+    reattach what its live restore kept running)."""
+    sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/30/KILL/5", "--pidfile", "/var/run/docker-ssd.pid")
+    started = subprocess.run(["ansible-playbook", "playbooks/engine.yml"], cwd=ROOT, env=ansible_env(),
+                             capture_output=True, text=True, timeout=600, check=False)
+    assert started.returncode == 0, started.stdout[-3000:]
+
+
+def test_an_engine_restarted_in_the_middle_of_a_deploy_fails_it_clearly_and_the_next_run_converges(stack):
+    """dockerd stops while Compose recreates a service: the run fails naming the phase (or finishes, if the
+    engine was back in time), nothing is lost, and the next run with the same settings converges."""
+    marker = "fault_engine_%s" % uuid.uuid4().hex[:8]
+    psql("CREATE TABLE %s (note text)" % marker)
+    psql("INSERT INTO %s VALUES ('%s')" % (marker, marker))
+    change = {"taylordash_service_overrides": {"victoriametrics": {"limits": {"memory": "700m"}}}}
+    stack_vars = ["-e", "@" + str(ROOT / "tests" / "e2e" / "stack-vars.yml"), "-e", json.dumps(change)]
+    deploy = subprocess.Popen(["ansible-playbook", "deploy-prod.yml", "--tags", "infrastructure", *stack_vars],
+                              cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(deploy.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("Bring the project up (docker compose up --wait)" in line for line in lines)
+                 or deploy.poll() is not None, 300, "the deploy to bring up the changed service")
+        assert deploy.poll() is None, "the deploy ended before the engine stopped:\n" + "".join(lines)[-3000:]
+        dockerd_restart()
+        deploy.wait(timeout=600)
+    finally:
+        if deploy.poll() is None:
+            os.killpg(deploy.pid, signal.SIGKILL)
+            deploy.wait()
+        reader.join(10)
+    out = " ".join("".join(lines).split())
+    if deploy.returncode != 0:
+        assert "localhost failed in " in out, out[-3000:]
+    assert not LOCK.exists(), "the run left its lock"
+    try:
+        run = redeploy(tags="infrastructure", extra_vars=change)
+        assert run.rc == 0, run
+        memory = sh("docker", "inspect", "--format", "{{.HostConfig.Memory}}", container_ids()["victoriametrics"])
+        assert memory.stdout.strip() == str(700 * 1024 * 1024)
+        for service in ("postgres", "victoriametrics", "traefik", "socket-proxy"):
+            assert health(service) == "healthy", service
+        assert psql("SELECT note FROM %s" % marker) == marker, "a row written before the restart was lost"
+    finally:
+        psql("DROP TABLE IF EXISTS %s" % marker)
+        restored = redeploy(tags="infrastructure")
+    assert restored.rc == 0, restored
