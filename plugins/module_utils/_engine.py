@@ -115,42 +115,61 @@ def _major(version):
 
 
 def docker_time(text):
-    """Seconds since the epoch of an engine timestamp (RFC 3339, UTC, up to nanoseconds), or None."""
-    match = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z\Z", str(text or ""))
+    """Seconds since the epoch of an engine timestamp (RFC 3339 up to nanoseconds, in UTC or with the offset of
+    the engine's local time, as health checks are recorded), or None."""
+    match = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:(Z)|([+-])(\d\d):(\d\d))\Z",
+                     str(text or ""))
     if not match:
         return None
     parts = [int(part) for part in match.groups()[:6]]
     if parts[0] < 1971:  # the engine's zero time: never
         return None
     fraction = float("0." + match.group(7)) if match.group(7) else 0.0
-    return calendar.timegm(tuple(parts) + (0, 0, 0)) + fraction
+    offset = 0 if match.group(8) else (int(match.group(10)) * 3600 + int(match.group(11)) * 60) * (
+        -1 if match.group(9) == "-" else 1)
+    return calendar.timegm(tuple(parts) + (0, 0, 0)) + fraction - offset
 
 
-def reattach_plan(containers, socket_paths, socket_since, server_version):
+def reattach_plan(containers, socket_paths, socket_since, engine_since, server_version, resumed=()):
     """What the running containers that outlived the engine's last start need, as [{name, action, why}].
 
     A live restore keeps containers running while dockerd restarts. One started before the engine's socket
-    was last created (`socket_since`, seconds since the epoch) and bind-mounting it holds the old socket,
-    through which every call fails until it restarts: action `restart`. Before Docker 23 the restored
-    containers' health checks stop; each other such container with a health check that has not run since
-    gets `resume-health` (a pause and an unpause). `containers` are `docker inspect` results; `socket_paths`
-    the socket's path and what it resolves to. In name order."""
+    was last created (`socket_since`, seconds since the epoch; under systemd the socket outlives dockerd) and
+    bind-mounting it holds the old socket, through which every call fails until it restarts: action
+    `restart`. Before Docker 23 the containers dockerd restored (started before `engine_since`, the start of
+    the running dockerd) have no health checks any more; each other such container with a health check that
+    has not run since, and that was not unpaused since (`resumed`: ids or names; its first check comes one
+    interval after), gets `resume-health` (a pause and an unpause). `containers` are `docker inspect`
+    results; `socket_paths` the socket's path and what it resolves to. In name order."""
     old = (_major(server_version) or 0) < HEALTH_RESUMED_SINCE
     actions = []
     for state in containers:
         status = state.get("State") or {}
         started = docker_time(status.get("StartedAt"))
-        if not status.get("Running") or status.get("Paused") or started is None or started >= socket_since:
+        if not status.get("Running") or status.get("Paused") or started is None:
             continue
         name = str(state.get("Name") or state.get("Id") or "").lstrip("/")
         sources = [mount["Source"] for mount in state.get("Mounts") or []
                    if mount.get("Type") == "bind" and mount.get("Source") in socket_paths]
         checks = [docker_time(entry.get("Start")) for entry in (status.get("Health") or {}).get("Log") or []]
-        if sources:
+        if sources and started < socket_since:
             actions.append({"name": name, "action": "restart",
                             "why": "bind-mounts the engine's socket %s, which the engine replaced" % sources[0]})
-        elif old and status.get("Health") and max([0] + [when or 0 for when in checks]) < socket_since:
+        elif old and status.get("Health") and started < engine_since \
+                and max([0] + [when or 0 for when in checks]) < engine_since \
+                and name not in resumed and state.get("Id") not in resumed:
             actions.append({"name": name, "action": "resume-health",
                             "why": "no health check since the engine restarted (Docker %s stops them)"
                             % server_version})
     return sorted(actions, key=lambda item: item["name"])
+
+
+def process_started(stat_text, boot_time, ticks_per_second):
+    """Seconds since the epoch when a process started, from its /proc/<pid>/stat line, the kernel's boot time
+    (/proc/stat's btime) and the clock ticks per second; None when the line cannot be read."""
+    try:
+        # The command (field 2) is in parentheses and may hold spaces: count from the last ')'.
+        fields = str(stat_text).rsplit(")", 1)[1].split()
+        return float(boot_time) + int(fields[19]) / float(ticks_per_second)
+    except (IndexError, ValueError, ZeroDivisionError):
+        return None

@@ -21,15 +21,22 @@ description:
     whatever it was, so a failing service would keep reading healthy. This module pauses and unpauses each
     other such container with a health check that has not run since, which starts its checks again without
     touching its processes.
-  - The socket's modification time is when the running engine created it, so the module acts only on what a
-    restart left behind, whoever restarted the engine (this role, an upgrade of the engine's package, an
-    operator); on an engine whose containers all started after it, it does nothing.
+  - The socket's modification time (when it was created) and the running dockerd's start tell what a restart
+    left behind, whoever restarted the engine (this role, an upgrade of the engine's package, an operator); on
+    an engine whose containers all started after it, the module does nothing. A container unpaused since the
+    engine started is left alone (its first check comes one interval later).
 author: taylordash-ops developers
 options:
   socket:
     description: The engine's API socket, as containers bind-mount it (its resolved path counts too).
     type: path
     default: /var/run/docker.sock
+  pidfile:
+    description:
+      - The running dockerd's pidfile; its process's start is when the engine restarted (under systemd the
+        socket belongs to C(docker.socket) and outlives dockerd). Without it, the socket's age stands in.
+    type: path
+    default: /var/run/docker.pid
 attributes:
   check_mode:
     support: full
@@ -38,7 +45,7 @@ attributes:
     support: none
   idempotent:
     support: full
-    details: A restarted container started after the socket; a resumed one has run a health check since.
+    details: A restarted container started after the socket; a resumed one was unpaused since the engine started.
 """
 
 EXAMPLES = r"""
@@ -61,28 +68,52 @@ server_version:
 
 import json
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _engine
 
 
-def docker(module, *args):
+def docker(module, *args, **kwargs):
     rc, out, err = module.run_command(["docker"] + list(args))
-    if rc != 0:
+    # A container that exits between `docker ps` and `docker inspect` is gone: the others' results stand.
+    if rc != 0 and not (kwargs.get("gone_ok") and "No such object" in err):
         module.fail_json(msg="docker %s failed: %s" % (" ".join(args[:2]), (err or out).strip()))
     return out
 
 
+def engine_started(module, pidfile, fallback):
+    """When the running dockerd started (its pidfile's process), else `fallback`."""
+    try:
+        with open(pidfile) as handle:
+            pid = int(handle.read().strip())
+        with open("/proc/%d/stat" % pid) as handle:
+            stat = handle.read()
+        with open("/proc/stat") as handle:
+            boot = [line.split()[1] for line in handle if line.startswith("btime ")][0]
+    except (IOError, OSError, ValueError, IndexError):
+        return fallback
+    started = _engine.process_started(stat, boot, os.sysconf("SC_CLK_TCK"))
+    return started if started is not None else fallback
+
+
 def main():
-    module = AnsibleModule(argument_spec={"socket": {"type": "path", "default": "/var/run/docker.sock"}},
+    module = AnsibleModule(argument_spec={"socket": {"type": "path", "default": "/var/run/docker.sock"},
+                                          "pidfile": {"type": "path", "default": "/var/run/docker.pid"}},
                            supports_check_mode=True)
     socket_path = module.params["socket"]
     version = docker(module, "version", "--format", "{{.Server.Version}}").strip()
-    since = os.stat(socket_path).st_mtime
+    socket_since = os.stat(socket_path).st_mtime
+    engine_since = engine_started(module, module.params["pidfile"], socket_since)
     ids = docker(module, "ps", "-q", "--no-trunc").split()
-    states = json.loads(docker(module, "inspect", *ids)) if ids else []
-    actions = _engine.reattach_plan(states, {socket_path, os.path.realpath(socket_path)}, since, version)
+    states = json.loads(docker(module, "inspect", *ids, gone_ok=True) or "[]") if ids else []
+    # Unpaused since the engine started: its health checks run again, the first one an interval later.
+    resumed = docker(module, "events", "--since", "%.3f" % engine_since, "--until", "%.3f" % time.time(),
+                     "--filter", "type=container", "--filter", "event=unpause",
+                     "--format", "{{.Actor.ID}}").split()
+    actions = _engine.reattach_plan(states, {socket_path, os.path.realpath(socket_path)}, socket_since,
+                                    engine_since, version, set(resumed))
     if not module.check_mode:
         for item in actions:
             steps = [["restart"]] if item["action"] == "restart" else [["pause"], ["unpause"]]

@@ -47,7 +47,8 @@ def test_daemon_json_change_restarts_the_engine_once_and_containers_survive(engi
         restarted = re.search(r"restarted, as they held the socket the engine replaced: ([^;]*);", report)
         resumed = re.search(r"health checks resumed, which this engine stops on a live restore: ([^']*)'", report)
         assert restarted and proxy in restarted.group(1).split(", ") and name not in restarted.group(1), report
-        assert resumed and name in resumed.group(1).split(", ") and proxy not in resumed.group(1), report
+        if int(engine.split(".")[0]) < 23:  # later engines resume the health checks themselves
+            assert resumed and name in resumed.group(1).split(", ") and proxy not in resumed.group(1), report
         assert sh("docker", "inspect", "--format", "{{.State.StartedAt}}", proxy).stdout != proxy_started
         assert sh("docker", "exec", proxy, "python3", "-c", PING, check=False).returncode == 0, \
             "the restarted container should reach the new engine through its socket"

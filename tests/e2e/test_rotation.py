@@ -5,15 +5,18 @@ same rotation id changes nothing."""
 import json
 import os
 
-from conftest import container_ids, playbook, read_env
+from conftest import compose, container_ids, playbook, read_env
 from test_infrastructure import MQTT_IMAGE, SECRETS, on_network, psql
 from test_proxy import DASHBOARD, DOMAIN, curl
 
 ROTATED = ["API_KEY", "MQTT_PASSWORD", "POSTGRES_PASSWORD", "TRAEFIK_DASHBOARD_PASSWORD"]
 
 
+NAME = "rotation-%d" % os.getpid()
+
+
 def create_project(key):
-    body = json.dumps({"name": "rotation-%d" % os.getpid(), "description": "rotate-secrets.yml"})
+    body = json.dumps({"name": NAME, "description": "rotate-secrets.yml"})
     return curl("https://%s/api/projects" % DOMAIN, "-X", "POST", "-H", "Content-Type: application/json",
                 "-H", "X-API-Key: " + key, "-d", body)[0]
 
@@ -49,6 +52,9 @@ def test_a_rotation_changes_the_named_secrets_where_they_are_used_and_only_once(
     assert refused.returncode != 0 and "not authorised" in (refused.stdout + refused.stderr).lower()
     assert dashboard(after["TRAEFIK_DASHBOARD_PASSWORD"]) == 200
     assert dashboard(before["TRAEFIK_DASHBOARD_PASSWORD"]) == 401
+
+    compose("exec", "-T", "postgres", "sh", "-c", 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$0"',
+            "DELETE FROM projects WHERE name = '%s'" % NAME)
 
     again = playbook("rotate-secrets.yml", extra_vars=rotation)
     assert again.rc == 0 and again.changed == 0, again

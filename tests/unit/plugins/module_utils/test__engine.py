@@ -115,9 +115,10 @@ def container(name, started=BEFORE, mounts=(), health=None, running=True, paused
             "Mounts": [{"Type": kind, "Source": source} for kind, source in mounts]}
 
 
-def reattach(*containers, version="20.10.24"):
+def reattach(*containers, version="20.10.24", engine_at=None, resumed=()):
     return [(item["name"], item["action"]) for item in
-            _engine.reattach_plan(list(containers), SOCKETS, SOCKET_AT, version)]
+            _engine.reattach_plan(list(containers), SOCKETS, SOCKET_AT, SOCKET_AT if engine_at is None else engine_at,
+                                  version, resumed)]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -128,6 +129,10 @@ def reattach(*containers, version="20.10.24"):
     ("", None),
     (None, None),
     ("2026-12-02T19:38:39.5Z\nX", None),
+    # health checks are recorded in the engine's local time
+    ("2026-12-02T20:38:39.481276352+01:00", 1796240319.481276),
+    ("2026-12-02T14:38:39-05:00", 1796240319.0),
+    ("2026-12-02T19:38:39+0100", None),
 ])
 def test_engine_timestamps_are_read_to_the_microsecond_or_not_at_all(text, expected):
     seen = _engine.docker_time(text)
@@ -168,7 +173,43 @@ def test_only_engines_before_23_need_their_health_checks_resumed(version, expect
 
 def test_each_action_says_why():
     plan = _engine.reattach_plan([container("proxy", mounts=[("bind", "/var/run/docker.sock")]),
-                                  container("db", health=[BEFORE])], SOCKETS, SOCKET_AT, "20.10.24")
+                                  container("db", health=[BEFORE])], SOCKETS, SOCKET_AT, SOCKET_AT, "20.10.24")
     assert [item["why"] for item in plan] == [
         "no health check since the engine restarted (Docker 20.10.24 stops them)",
         "bind-mounts the engine's socket /var/run/docker.sock, which the engine replaced"]
+
+
+def test_under_systemd_the_socket_outlives_dockerd_so_its_start_decides_the_health_checks():
+    """docker.socket keeps the socket (old mtime) while docker.service restarts: nothing holds a stale socket,
+    but the restored containers' health checks stopped at the engine's restart."""
+    proxy = container("proxy", mounts=[("bind", "/var/run/docker.sock")], health=[BEFORE])
+    db = container("db", started="2026-12-02T19:30:00Z", health=["2026-12-02T19:37:00Z"])
+    early = _engine.docker_time("2026-12-02T19:00:00Z")
+    assert _engine.reattach_plan([proxy, db], SOCKETS, early, SOCKET_AT, "20.10.24") == [
+        {"name": "db", "action": "resume-health",
+         "why": "no health check since the engine restarted (Docker 20.10.24 stops them)"},
+        {"name": "proxy", "action": "resume-health",
+         "why": "no health check since the engine restarted (Docker 20.10.24 stops them)"}]
+
+
+def test_a_health_check_in_local_time_after_the_restart_counts():
+    assert reattach(container("db", health=["2026-12-02T20:40:00+01:00"])) == []
+    assert reattach(container("db", health=["2026-12-02T20:30:00+01:00"])) == [("db", "resume-health")]
+
+
+@pytest.mark.parametrize("resumed", [{"db"}, {"c0ffee"}])
+def test_a_container_unpaused_since_the_restart_is_left_to_its_first_check(resumed):
+    db = dict(container("db", health=[BEFORE]), Id="c0ffee")
+    assert reattach(db, resumed=resumed) == []
+    assert reattach(db) == [("db", "resume-health")]
+
+
+@pytest.mark.parametrize("stat, expected", [
+    ("10358 (dockerd) S 1 10358 10358 0 -1 4194624 2 0 0 0 5 3 0 0 20 0 13 0 3017259 1 2", 1000.0 + 30172.59),
+    ("77 (my (odd) name) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 1 2", 1000.0 + 5.0),
+    ("", None),
+    ("10358 (dockerd) S 1", None),
+])
+def test_a_process_start_is_read_from_proc(stat, expected):
+    seen = _engine.process_started(stat, "1000", 100)
+    assert seen == expected if expected is None else abs(seen - expected) < 1e-6
