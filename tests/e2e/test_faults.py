@@ -97,7 +97,11 @@ def test_postgres_killed_by_sigkill_under_writes_comes_back_without_losing_a_com
     out = (tmp_path / "acks").read_text()
     acknowledged = out.count("INSERT 0 1")
     assert 0 < acknowledged < 500000, "the kill came while rows were written: %d acknowledged" % acknowledged
-    # restart: unless-stopped brings it back (nobody stopped it), and it recovers from its WAL.
+    # restart: unless-stopped brings it back (nobody stopped it), and it recovers from its WAL. The engine
+    # keeps a restarted container's last health status until a check says otherwise: ask the server itself.
+    wait_for(lambda: int(sh("docker", "inspect", "--format", "{{.RestartCount}}", before).stdout) >= 1
+             and compose("exec", "-T", "postgres", "pg_isready", "-q", check=False).returncode == 0,
+             180, "PostgreSQL to accept connections again")
     wait_for(lambda: health("postgres") == "healthy", 180, "PostgreSQL to come back healthy")
     assert container_ids()["postgres"] == before, "the same container restarted, not a new one"
     assert int(sh("docker", "inspect", "--format", "{{.RestartCount}}", before).stdout) >= 1

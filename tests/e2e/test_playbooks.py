@@ -7,7 +7,8 @@ from conftest import ROOT, playbook
 
 DEFAULTS = yaml.safe_load((ROOT / "roles/taylordash/defaults/main.yml").read_text())
 
-PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml", "rollback.yml"]
+PLAYBOOKS = ["deploy-prod.yml", "deploy-dev.yml", "cleanup.yml", "health-check.yml", "rollback.yml", "backup.yml",
+             "restore.yml", "rotate-secrets.yml", "audit.yml", "engine.yml"]
 
 
 # deploy-prod.yml's second run and check mode are asserted on the shared stack by
