@@ -73,12 +73,13 @@ def file_change(path, wanted, seen):
     return ", ".join(reasons) or None
 
 
-def plan(wanted_packages, installed, files, seen_files, dockerd, running, server_version, plugins):
+def plan(wanted_packages, installed, files, seen_files, dockerd, running, server_version, plugins, reattach=()):
     """What the docker_engine role has to do on this host, as [{what, why}] (empty: nothing).
 
     installed: names dpkg reports installed; files: {path: wanted}; seen_files: {path: seen or None};
     dockerd: the dockerd binary found, or ''; running: whether the supervisor reports it running;
-    server_version: what the engine's API answers, or ''; plugins: {compose: version or '', buildx: ...}."""
+    server_version: what the engine's API answers, or ''; plugins: {compose: version or '', buildx: ...};
+    reattach: reattach_plan's actions for the running containers a live restore left behind."""
     changes = []
     missing = [name for name in wanted_packages if name not in installed]
     if missing:
@@ -100,6 +101,9 @@ def plan(wanted_packages, installed, files, seen_files, dockerd, running, server
         changes.append({"what": "compose", "why": "Compose %s is not v2" % compose})
     if not plugins.get("buildx"):
         changes.append({"what": "buildx", "why": "the buildx plugin does not answer"})
+    if reattach:
+        changes.append({"what": "containers", "why": "outlived the engine's restart: " + ", ".join(
+            "%s (%s)" % (item["name"], item["action"]) for item in reattach)})
     return changes
 
 

@@ -66,36 +66,17 @@ server_version:
   type: str
 """
 
-import json
-import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _engine
+from ansible_collections.taylordash.ops.plugins.module_utils import _engine_api
 
 
-def docker(module, *args, **kwargs):
+def docker(module, *args):
     rc, out, err = module.run_command(["docker"] + list(args))
-    # A container that exits between `docker ps` and `docker inspect` is gone: the others' results stand.
-    if rc != 0 and not (kwargs.get("gone_ok") and "No such object" in err):
+    if rc != 0:
         module.fail_json(msg="docker %s failed: %s" % (" ".join(args[:2]), (err or out).strip()))
     return out
-
-
-def engine_started(module, pidfile, fallback):
-    """When the running dockerd started (its pidfile's process), else `fallback`."""
-    try:
-        with open(pidfile) as handle:
-            pid = int(handle.read().strip())
-        with open("/proc/%d/stat" % pid) as handle:
-            stat = handle.read()
-        with open("/proc/stat") as handle:
-            boot = [line.split()[1] for line in handle if line.startswith("btime ")][0]
-    except (IOError, OSError, ValueError, IndexError):
-        return fallback
-    started = _engine.process_started(stat, boot, os.sysconf("SC_CLK_TCK"))
-    return started if started is not None else fallback
 
 
 def main():
@@ -104,16 +85,10 @@ def main():
                            supports_check_mode=True)
     socket_path = module.params["socket"]
     version = docker(module, "version", "--format", "{{.Server.Version}}").strip()
-    socket_since = os.stat(socket_path).st_mtime
-    engine_since = engine_started(module, module.params["pidfile"], socket_since)
-    ids = docker(module, "ps", "-q", "--no-trunc").split()
-    states = json.loads(docker(module, "inspect", *ids, gone_ok=True) or "[]") if ids else []
-    # Unpaused since the engine started: its health checks run again, the first one an interval later.
-    resumed = docker(module, "events", "--since", "%.3f" % engine_since, "--until", "%.3f" % time.time(),
-                     "--filter", "type=container", "--filter", "event=unpause",
-                     "--format", "{{.Actor.ID}}").split()
-    actions = _engine.reattach_plan(states, {socket_path, os.path.realpath(socket_path)}, socket_since,
-                                    engine_since, version, set(resumed))
+    try:
+        actions = _engine_api.reattach_observed(socket_path, module.params["pidfile"], version)
+    except (_engine_api.EngineApiError, OSError, ValueError) as exc:
+        module.fail_json(msg="Reading the engine's running containers failed: %s" % exc)
     if not module.check_mode:
         for item in actions:
             steps = [["restart"]] if item["action"] == "restart" else [["pause"], ["unpause"]]

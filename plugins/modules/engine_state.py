@@ -16,7 +16,8 @@ description:
   - Reads, in one call, what the docker_engine role manages on a host - which packages dpkg reports installed,
     the apt source and pin files and C(daemon.json) (content and mode), whether dockerd runs under its
     supervisor, whether the engine answers on its socket and whether Compose v2 and buildx answer - and
-    returns what differs from the wanted state, and why.
+    returns what differs from the wanted state, and why; and the running containers a restart of the engine
+    left behind (see engine_reattach).
   - Renders the wanted files itself (the helper suite's pin and source, Docker's repository, C(daemon.json))
     and returns their text, so the role writes exactly what was compared.
   - An empty O(helper_suite.mirror) is the mirror this host already uses for the helper suite's base
@@ -69,6 +70,10 @@ options:
     description: The engine's API socket.
     type: path
     default: /var/run/docker.sock
+  engine_pidfile:
+    description: The running dockerd's own pidfile, whose process's start is when the engine last started.
+    type: path
+    default: /var/run/docker.pid
 attributes:
   check_mode:
     support: full
@@ -121,6 +126,14 @@ server_version:
   description: The engine's version as its API answers (empty when it does not).
   returned: always
   type: str
+reattach:
+  description:
+    - The running containers a restart of the engine left behind, as engine_reattach would act on them
+      (V(restart) one holding the replaced socket, V(resume-health) one whose health checks stopped), each
+      with why; also a change named V(containers).
+  returned: always
+  type: list
+  elements: dict
 plugins:
   description: Versions of the Compose and buildx plugins (empty when one does not answer).
   returned: always
@@ -128,44 +141,23 @@ plugins:
   sample: {compose: 2.26.1, buildx: v0.13.1}
 """
 
-import http.client
 import json
 import os
 import re
-import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.taylordash.ops.plugins.module_utils import _apt, _engine
+from ansible_collections.taylordash.ops.plugins.module_utils import _apt, _engine, _engine_api
 
 read_apt_sources = _apt.read_sources  # replaced in the unit tests
 
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=5):
-        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 def _server_version(path):
     try:
-        conn = _UnixHTTPConnection(path)
-        conn.request("GET", "/version")
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        if response.status != 200:
-            return ""
-        return str(json.loads(body.decode("utf-8")).get("Version", ""))
-    except (OSError, ValueError, http.client.HTTPException):
+        return str(_engine_api.get_json(path, "/version").get("Version", ""))
+    except (_engine_api.EngineApiError, ValueError, AttributeError):
         return ""
 
 
@@ -264,6 +256,7 @@ def main():
             pidfiles=dict(type="list", elements="path",
                           default=["/var/run/docker-ssd.pid", "/var/run/docker.pid"]),
             socket=dict(type="path", default="/var/run/docker.sock"),
+            engine_pidfile=dict(type="path", default="/var/run/docker.pid"),
         ),
         supports_check_mode=True,
     )
@@ -289,9 +282,14 @@ def main():
     plugins = {"compose": _plugin(module, docker, ["compose", "version", "--short"]),
                "buildx": _plugin(module, docker, ["buildx", "version"], buildx=True)}
 
-    changes = _engine.plan(params["packages"], installed, files, seen, dockerd, running, server, plugins)
+    # What a restart of the engine (this role's, a package upgrade's, anyone's) left for engine_reattach.
+    try:
+        reattach = _engine_api.reattach_observed(params["socket"], params["engine_pidfile"], server) if server else []
+    except (_engine_api.EngineApiError, OSError, ValueError) as exc:
+        module.fail_json(msg="Reading the engine's running containers failed: %s" % exc)
+    changes = _engine.plan(params["packages"], installed, files, seen, dockerd, running, server, plugins, reattach)
     module.exit_json(changed=False, changes=changes, files=files, mirror=mirror, dockerd=dockerd,
-                     running=running, server_version=server, plugins=plugins,
+                     running=running, server_version=server, plugins=plugins, reattach=reattach,
                      missing_packages=[name for name in params["packages"] if name not in installed])
 
 
