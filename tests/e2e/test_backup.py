@@ -147,6 +147,7 @@ def test_a_corrupted_backup_is_refused_before_anything_stops(stack):
         assert "taylordash.dump.age does not match its checksum" in run.out, run
         assert container_ids()["backend"] == backend
         assert healthy_services()["backend"] == ("running", "healthy")
+        assert not Path("/var/lib/taylordash/deploy.lock").exists(), "the refused restore left its lock"
     finally:
         shutil.rmtree(BACKUPS / copy)
 
