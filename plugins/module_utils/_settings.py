@@ -364,8 +364,9 @@ def secret_problem(where, value, min_length):
 
 
 def address_errors(addresses):
-    """taylordash_address of every host that sets it (host -> value): an IPv4 or IPv6 address other hosts can
-    dial (not 0.0.0.0 or ::); data ports are published on it and the firewall rules name it."""
+    """taylordash_address of every host that sets it (host -> value): an IPv4 address other hosts can dial
+    (not 0.0.0.0); data ports are published on it and the firewall rules name it. IPv6 is refused: the
+    rules are IPv4, so data ports are never published on an IPv6 address."""
     out = []
     for host in sorted(addresses):
         value = addresses[host]
@@ -380,6 +381,10 @@ def address_errors(addresses):
         elif address.is_unspecified or address.is_multicast:
             out.append("taylordash_address of %s: %s cannot be dialled (give the address other hosts reach it by)"
                        % (host, _show(value)))
+        elif address.version == 6:
+            out.append("taylordash_address of %s: %s is an IPv6 address, but the rules that admit only the calling "
+                       "hosts to its data ports are IPv4 (iptables' DOCKER-USER): published there, they would be "
+                       "open to every IPv6 host; give its IPv4 address" % (host, _show(value)))
     return out
 
 
