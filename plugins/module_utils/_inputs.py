@@ -391,6 +391,8 @@ RULES = {
     "infrastructure_minio_bucket": _pattern(S3_BUCKET, "a bucket name (3-63 lower-case letters, digits, . and -)"),
     "infrastructure_grafana_admin_user": _pattern(GRAFANA_USER, "a user name (letters, digits, _ . @ and -)"),
     "infrastructure_docker_socket": _path(),
+    "infrastructure_firewall_guard_interval": _at_least(1, " of seconds", maximum=60),
+    "infrastructure_firewall_guard_log": _path(),
     "infrastructure_socket_proxy_allow": _socket_proxy_allow,
     "infrastructure_socket_proxy_stream_timeout": _pattern(HAPROXY_TIME, "an HAProxy time like 1h, 30m or 500ms"),
     "infrastructure_victoriametrics_retention": _pattern(VM_RETENTION, "a retention like 1 (month), 2w or 1y"),

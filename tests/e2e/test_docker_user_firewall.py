@@ -13,6 +13,7 @@ the DNAT: the allowed client gets an answer (the replies pass too), the other on
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -169,6 +170,85 @@ def test_jump_moved_back_to_the_top(net):
     assert run.rc == 0 and run.changed == 1, run
     assert docker_user() == ["-A DOCKER-USER -j TAYLORDASH", "-A DOCKER-USER -j RETURN"]
     in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
+
+
+def run_guarded(tmp_path):
+    """The module then the infrastructure role's firewall_guard.yml (start-stop-daemon, paths under tmp_path),
+    run inside the host namespace like run_module: the guard it starts watches that namespace's tables."""
+    role = ROOT / "roles" / "infrastructure"
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars_files": [str(role / "defaults" / "main.yml"), str(role / "vars" / "main.yml")],
+             "tasks": [{"name": "Firewall", "taylordash.ops.docker_user_firewall": {"rules": RULES},
+                        "register": "_infrastructure_firewall"},
+                       {"name": "Guard", "ansible.builtin.import_tasks": str(role / "tasks" / "firewall_guard.yml")}]}]
+    path = ROOT / ".cache" / "tdfw-e2e-guard.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(play))
+    overrides = {"role_path": str(role), "infrastructure_firewall_guard_manager": "start-stop-daemon",
+                 "infrastructure_firewall_guard_interval": 1,
+                 "infrastructure_firewall_guard_log": str(tmp_path / "guard.log"),
+                 "_infrastructure_guard_program": str(tmp_path / "bin" / "firewall-guard"),
+                 "_infrastructure_guard_state": str(tmp_path / "state" / "firewall-guard.json"),
+                 "_infrastructure_guard_pidfile": str(tmp_path / "guard.pid")}
+    cmd = ["ip", "netns", "exec", ns("host"), "ansible-playbook", "-i", "localhost,", "-e",
+           "ansible_python_interpreter=" + sys.executable, "-e", json.dumps(overrides), str(path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    return Run(proc)
+
+
+def back_within(seconds, what):
+    """Waits until the chain and its jump are back as the module left them; the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if chain_lines() == GUARDED and docker_user()[:1] == ["-A DOCKER-USER -j TAYLORDASH"]:
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError("the guard did not put the rules back within %ss after %s:\n%s"
+                         % (seconds, what, "\n".join(table())))
+
+
+GUARDED = []
+
+
+def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_engine_restart(net, tmp_path):
+    """The rules outlive the deploy: flushed, deleted with every chain, or pushed down by the engine's own
+    RETURN, they are back within a few seconds (interval 1 s here, 2 s by default) and the client that is
+    not allowed is refused again."""
+    pidfile = tmp_path / "guard.pid"
+    try:
+        run = run_guarded(tmp_path)
+        assert run.rc == 0 and run.changed >= 1, run
+        GUARDED[:] = chain_lines()
+        assert len(GUARDED) == 7 and not fetch("other"), GUARDED
+        pid = int(pidfile.read_text())
+        assert os.path.exists("/proc/%d" % pid), "the guard does not run"
+        again = run_guarded(tmp_path)
+        assert again.rc == 0 and again.changed == 0, again
+        assert int(pidfile.read_text()) == pid
+
+        in_ns("host", "iptables", "-F", CHAIN)
+        back_within(10, "iptables -F %s" % CHAIN)
+        assert fetch("app") and not fetch("other")
+
+        # A firewall reload: every rule flushed and every user chain deleted, FORWARD's jump included.
+        in_ns("host", "iptables", "-F")
+        in_ns("host", "iptables", "-X")
+        back_within(10, "iptables -F; iptables -X")
+        assert "-A FORWARD -j DOCKER-USER" in table()
+        assert fetch("app") and not fetch("other")
+
+        # An engine restart that re-creates its hook with its RETURN ahead of our jump.
+        in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", CHAIN)
+        in_ns("host", "iptables", "-I", "DOCKER-USER", "1", "-j", "RETURN")
+        back_within(10, "the jump was pushed below the engine's RETURN")
+        assert not fetch("other")
+        in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
+        assert "put back" in (tmp_path / "guard.log").read_text()
+    finally:
+        sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--pidfile", str(pidfile),
+           "--remove-pidfile", check=False)
+    assert not pidfile.exists()
 
 
 def test_changed_allow_list(net):

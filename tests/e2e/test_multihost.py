@@ -160,6 +160,46 @@ def test_postgres_admits_the_app_hosts_only(hosts, deployed):
         assert "%s:9101" % hosts.ip(app) in targets, targets
 
 
+def refused_within(address, port, seconds, what):
+    """Seconds until a connection from this machine (in no group) to address:port is dropped again."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            socket.create_connection((address, port), timeout=1).close()
+        except OSError:
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError("%s:%d still admits a host outside the allowed groups %ss after %s" % (address, port, seconds,
+                                                                                            what))
+
+
+def test_the_firewall_guard_refuses_an_outsider_again_after_a_flush_and_an_engine_restart(hosts, deployed):
+    """The DOCKER-USER rules outlive the deploy: the guard (start-stop-daemon here, no systemd on the test
+    hosts) puts them back within 10 s (its interval is 2 s) after iptables -F of our chain and after the
+    engine restarts; the app hosts keep their access. Data ports have no IPv6 listener."""
+    core = hosts.ip("core")
+    status = hosts.exec("core", "start-stop-daemon", "--status", "--pidfile", "/run/taylordash-firewall-guard.pid",
+                        check=False)
+    assert status.returncode == 0, "the firewall guard does not run on core: %s" % status
+    listeners = hosts.exec("core", "ss", "-Hltn").stdout
+    assert re.search(r"%s:5432\b" % re.escape(core), listeners) and not re.search(r"\[::\]:5432\b|\*:5432\b", listeners), listeners
+
+    hosts.exec("core", "iptables", "-F", "TAYLORDASH")
+    took = refused_within(core, 5432, 10, "iptables -F TAYLORDASH")
+    print("dropped again %.1fs after the flush" % took)
+
+    hosts.exec("core", "start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/30/KILL/5", "--pidfile",
+               "/var/run/docker-ssd.pid")
+    engine = playbook("playbooks/engine.yml", "-i", str(hosts.inventory_path), "--limit", "core", stack_vars=False,
+                      extra_vars=deployed["extra"])
+    assert engine.rc == 0, engine
+    took = refused_within(core, 5432, 10, "the engine restarted")
+    print("dropped again %.1fs after the engine came back" % took)
+    ok = hosts.exec("app1", "timeout", "5", "bash", "-c", "exec 3<>/dev/tcp/%s/5432" % core, check=False)
+    assert ok.returncode == 0, ok
+    assert "-A DOCKER-USER -j TAYLORDASH" in hosts.exec("core", "iptables", "-S", "DOCKER-USER").stdout.splitlines()[1:2]
+
+
 def test_secrets_have_one_source_on_the_controller(hosts, deployed):
     controller = dict(line.split("=", 1) for line in (deployed["tmp"] / "secrets.env").read_text().splitlines()
                       if line and not line.startswith("#"))
