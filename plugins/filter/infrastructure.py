@@ -61,14 +61,15 @@ def published_ports(port_map, plan, enabled, mode, extra):
     return out
 
 
-def hosts_with_env(hosts, hostvars):
+def hosts_with_env(hosts, hostvars, deploy_dir):
     """The hosts whose read of the deploy directory (render.yml's path_state, `_infrastructure_disk`) found its
-    .env: they already hold secrets."""
+    .env: they already hold secrets. deploy_dir: taylordash_deploy_dir where a host's variables do not set it
+    (hostvars hold no role defaults)."""
     found = []
     for host in hosts:
         variables = hostvars[host]
         paths = (variables.get("_infrastructure_disk") or {}).get("paths") or {}
-        if "%s/.env" % variables.get("taylordash_deploy_dir", "") in paths:
+        if "%s/.env" % (variables.get("taylordash_deploy_dir") or deploy_dir).rstrip("/") in paths:
             found.append(host)
     return found
 

@@ -87,3 +87,18 @@ def test_compose_unhealthy():
              json.dumps({"Service": "alertmanager", "State": "exited", "Health": ""}),
              "WARN[0000] some warning"]
     assert f.compose_unhealthy(lines) == ["mosquitto", "alertmanager"]
+
+
+@pytest.mark.parametrize("hostvars, found", [
+    # Role defaults are not in hostvars: the play's deploy directory stands in for hosts that set none.
+    ({"core": {"_infrastructure_disk": {"paths": {"/opt/taylordash/.env": {}}}}, "app1": {}}, ["core"]),
+    ({"core": {"_infrastructure_disk": {"paths": {"/opt/taylordash": {}}}}}, []),
+    # A host with a deploy directory of its own is read there (a trailing / or not).
+    ({"core": {"taylordash_deploy_dir": "/srv/td/", "_infrastructure_disk": {"paths": {"/srv/td/.env": {}}}},
+      "app1": {"taylordash_deploy_dir": "/srv/td", "_infrastructure_disk": {"paths": {"/opt/taylordash/.env": {}}}}},
+     ["core"]),
+    # A host whose read was skipped (check mode on a first run, or not reached) holds nothing known.
+    ({"core": {"_infrastructure_disk": {"skipped": True}}}, []),
+])
+def test_hosts_with_env_finds_the_hosts_that_hold_secrets(hostvars, found):
+    assert f.hosts_with_env(list(hostvars), hostvars, "/opt/taylordash") == found
