@@ -18,9 +18,18 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 
+EVERY_HOST = "all"
+
+
+def _used(groups, placement):
+    """The placement groups the inventory has; `all` (services that run on every host) is not one."""
+    return [g for g in set(placement.values()) if g != EVERY_HOST and groups.get(g)]
+
+
 def _placed(groups, placement):
-    """service -> sorted hosts. Without any placement group in the inventory every host runs everything."""
-    used = [g for g in set(placement.values()) if groups.get(g)]
+    """service -> sorted hosts. Without any placement group in the inventory every host runs everything;
+    a service of group `all` runs on every host in any case."""
+    used = _used(groups, placement)
     every = sorted(groups.get("all", []) or groups.get("ungrouped", []))
     hosts = {}
     for service, group in placement.items():
@@ -38,18 +47,18 @@ def placement_hosts(groups, placement):
 def placement_errors(groups, placement, replicable, play_hosts):
     """Messages for hosts in no placement group and for non-replicable services on several hosts."""
     errors = []
-    used = [g for g in set(placement.values()) if groups.get(g)]
+    used = _used(groups, placement)
     if not used:
         return errors
     members = set()
-    for group in set(placement.values()):
+    for group in used:
         members.update(groups.get(group, []))
     for host in sorted(play_hosts):
         if host not in members:
             errors.append("host %s is in none of the groups %s, so it would run nothing; add it to one or leave "
                           "it out of the play (--limit)" % (host, ", ".join(sorted(set(placement.values())))))
     for service, hosts in sorted(_placed(groups, placement).items()):
-        if len(hosts) > 1 and service not in replicable:
+        if len(hosts) > 1 and service not in replicable and placement[service] != EVERY_HOST:
             errors.append("%s runs on one host only, but group %s (taylordash_services.%s.group) has %d: %s"
                           % (service, placement[service], service, len(hosts), ", ".join(hosts)))
     return errors

@@ -7,7 +7,7 @@ An entry (``taylordash_services.<name>``, with ``taylordash_service_overrides``
 merged over it key by key) says where a service runs and how others reach it::
 
     postgres:
-      group: data                 # inventory group whose hosts run it
+      group: data                 # inventory group whose hosts run it (all: every host)
       image: postgres             # its key in taylordash_images (default: the service's name)
       replicable: false           # may it run on several hosts at once
       replicas: 1                 # containers per host (an app service; more than 1 only without a host port)
@@ -334,13 +334,16 @@ def errors(services, groups=None, images=None, overrides_name="taylordash_servic
             else:
                 published[key] = "%s.ports.%s" % (name, endpoint)
     if groups is not None:
+        # `all` (a service on every host) is not a placement group.
         in_use = {s["group"] for s in services.values()
-                  if isinstance(s, dict) and isinstance(s.get("group"), str) and groups.get(s["group"])}
+                  if isinstance(s, dict) and isinstance(s.get("group"), str) and s["group"] != "all"
+                  and groups.get(s["group"])}
         if in_use:
             for name in sorted(services):
                 entry = services[name]
                 group = entry.get("group") if isinstance(entry, dict) else None
-                if isinstance(group, str) and _flag(entry.get("enabled", True)) and not groups.get(group):
+                if (isinstance(group, str) and group != "all" and _flag(entry.get("enabled", True))
+                        and not groups.get(group)):
                     say(name, "group", "no host is in group %s, while the inventory places services in %s"
                         % (entry.get("group"), ", ".join(sorted(in_use))))
     return found

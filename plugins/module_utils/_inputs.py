@@ -392,6 +392,8 @@ RULES = {
     "infrastructure_grafana_admin_user": _pattern(GRAFANA_USER, "a user name (letters, digits, _ . @ and -)"),
     "infrastructure_docker_socket": _path(),
     "infrastructure_firewall_guard_interval": _at_least(1, " of seconds", maximum=60),
+    "infrastructure_autoheal_interval": _at_least(1, " of seconds", maximum=3600),
+    "infrastructure_autoheal_backoff": _at_least(0, " of seconds"),
     "infrastructure_firewall_guard_log": _path(),
     "infrastructure_socket_proxy_allow": _socket_proxy_allow,
     "infrastructure_socket_proxy_stream_timeout": _pattern(HAPROXY_TIME, "an HAProxy time like 1h, 30m or 500ms"),

@@ -209,3 +209,73 @@ def test_an_engine_restarted_in_the_middle_of_a_deploy_fails_it_clearly_and_the_
         psql("DROP TABLE IF EXISTS %s" % marker)
         restored = redeploy(tags="infrastructure")
     assert restored.rc == 0, restored
+
+
+PROBE_IMAGE = "taylordash/debian:13"
+
+
+def proxy_status(method, path):
+    """The HTTP status heal-proxy answers autoheal with, for one call made from inside the autoheal container."""
+    script = ("import http.client; c = http.client.HTTPConnection('heal-proxy', 2375, timeout=10); "
+              "c.request(%r, %r); print(c.getresponse().status)" % (method, path))
+    return int(sh("docker", "exec", container_ids()["autoheal"], "python3", "-c", script).stdout.strip())
+
+
+def probe(name, health_cmd):
+    """A container of the project (its compose label) with a 1 s healthcheck, /tmp on tmpfs."""
+    sh("docker", "run", "-d", "--name", name, "--label", "com.docker.compose.project=taylordash",
+       "--tmpfs", "/tmp", "--health-cmd", health_cmd, "--health-interval", "1s", "--health-retries", "1",
+       "--health-timeout", "2s", PROBE_IMAGE, "sleep", "infinity")
+
+
+def state(name):
+    return json.loads(sh("docker", "inspect", "--format", "{{json .State}}", name).stdout)
+
+
+def test_autoheal_restarts_what_stays_unhealthy_except_under_a_deploy_and_what_drains(stack):
+    """autoheal (interval 2 s in the test stack) restarts a running container of the project that turned
+    unhealthy, leaves it alone while a deploy holds the lock and leaves an old app container that says it is
+    draining; its Docker API passes only the list, inspect and restart calls."""
+    ident = container_ids()["autoheal"]
+    assert proxy_status("GET", "/v1.41/containers/json") == 200
+    assert proxy_status("GET", "/containers/%s/json" % ident) == 200
+    for method, path in [("POST", "/containers/%s/kill" % ident), ("POST", "/containers/%s/exec" % ident),
+                         ("POST", "/containers/create"), ("DELETE", "/containers/%s" % ident),
+                         ("GET", "/images/json"), ("GET", "/containers/%s/logs" % ident),
+                         ("POST", "/containers/%s/stop" % ident), ("GET", "/secrets")]:
+        assert proxy_status(method, path) == 403, (method, path)
+
+    tag = uuid.uuid4().hex[:8]
+    sick, draining = "taylordash-heal-sick-%s" % tag, "taylordash-heal-draining-%s" % tag
+    assert not LOCK.exists(), "a deploy holds the lock"
+    try:
+        probe(sick, "test ! -e /tmp/sick")
+        probe(draining, "test ! -e /tmp/drain || { echo draining; exit 1; }")
+        wait_for(lambda: state(sick).get("Health", {}).get("Status") == "healthy", 30, "the probe to turn healthy")
+        started, drain_started = state(sick)["StartedAt"], state(draining)["StartedAt"]
+
+        # A deploy holds the lock: the unhealthy container is left alone for 5 intervals.
+        LOCK.write_text(json.dumps({"controller": "test", "user": "test", "playbook": "test_faults", "since": 0}))
+        sh("docker", "exec", sick, "touch", "/tmp/sick")
+        sh("docker", "exec", draining, "touch", "/tmp/drain")
+        wait_for(lambda: state(sick)["Health"]["Status"] == "unhealthy"
+                 and state(draining)["Health"]["Status"] == "unhealthy", 30, "the probes to turn unhealthy")
+        time.sleep(10)
+        assert state(sick)["StartedAt"] == started, "restarted while a deploy held the lock"
+        LOCK.unlink()
+
+        # The lock gone: restarted (its /tmp is a tmpfs, so it comes back healthy); the draining one is not.
+        wait_for(lambda: state(sick)["StartedAt"] != started, 30, "autoheal to restart the unhealthy probe")
+        wait_for(lambda: state(sick)["Health"]["Status"] == "healthy", 30, "the restarted probe to turn healthy")
+        time.sleep(6)
+        assert state(draining)["Health"]["Status"] == "unhealthy" and state(draining)["Running"]
+        assert state(draining)["StartedAt"] == drain_started, "the draining container was restarted"
+        logs = sh("docker", "logs", "--since", "5m", ident).stdout
+        assert "left %s alone: a deploy holds the lock" % sick in logs, logs[-2000:]
+        assert "restarted %s: unhealthy" % sick in logs, logs[-2000:]
+        assert "left %s alone: draining" % draining in logs, logs[-2000:]
+        assert "restarted %s" % draining not in logs, logs[-2000:]
+    finally:
+        if LOCK.exists() and "test_faults" in LOCK.read_text():
+            LOCK.unlink()
+        sh("docker", "rm", "-f", sick, draining, check=False)

@@ -91,3 +91,22 @@ def test_image_refs_for_a_host():
     assert f.image_refs_for(["postgres", "socket-proxy", "backend", "grafana"], refs,
                             {"backend": "taylordash/backend:abc"}, {"socket-proxy": "haproxy"}) == [
         "taylordash/postgres:17", "taylordash/haproxy:3.0", "taylordash/backend:abc"]
+
+
+@pytest.mark.parametrize("groups, hosts", [
+    # With placement groups: every host of the inventory, whatever its groups.
+    (SPLIT, ["app1", "app2", "core"]),
+    # Without any: every host too, and `all` alone does not count as a placement group.
+    ({"all": ["a", "b"], "ungrouped": ["a", "b"]}, ["a", "b"]),
+])
+def test_a_service_of_group_all_runs_on_every_host_and_is_no_placement_group(groups, hosts):
+    placement = dict(PLACEMENT, autoheal="all")
+    placed = f.placement_hosts(groups, placement)
+    assert placed["autoheal"] == hosts
+    # The other services keep their placement (without groups: everything everywhere).
+    assert placed["postgres"] == (["core"] if "data" in groups else hosts)
+    # Not replicable, yet on several hosts by design: no error; a host in no real group is still named.
+    assert f.placement_errors(groups, placement, ["backend", "frontend"], groups["all"]) == []
+    stray = dict(groups, all=groups["all"] + ["stray"])
+    assert any("host stray is in none of the groups" in e for e in
+               f.placement_errors(stray, placement, ["backend", "frontend"], stray["all"])) == ("data" in groups)

@@ -138,7 +138,7 @@ def test_merge_is_key_by_key_and_leaves_the_catalogue_alone():
 PLACEMENT = {"traefik": "proxy", "socket-proxy": "proxy", "backend": "app", "frontend": "app", "postgres": "data",
              "mosquitto": "data", "victoriametrics": "data", "minio": "data", "prometheus": "monitoring",
              "alertmanager": "monitoring", "grafana": "monitoring", "node-exporter": "monitoring",
-             "postgres-exporter": "monitoring", "backup": "data"}
+             "postgres-exporter": "monitoring", "backup": "data", "heal-proxy": "all", "autoheal": "all"}
 ENDPOINT_PORTS = {
     "postgres": {"service": "postgres", "target": 5432, "port": 5432},
     "mosquitto": {"service": "mosquitto", "target": 1883, "port": 1883, "public": True},

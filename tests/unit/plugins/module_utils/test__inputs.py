@@ -261,6 +261,8 @@ ROWS = {
     "infrastructure_publish_extra": Bad(["redis"], 'infrastructure_publish_extra: ["redis"] are not internal services'),
     "infrastructure_start": BOOL,
     "infrastructure_firewall_guard": BOOL,
+    "infrastructure_autoheal_interval": Bad(0, "infrastructure_autoheal_interval must be a whole number of seconds, from 1 to 3600"),
+    "infrastructure_autoheal_backoff": Bad(-1, "infrastructure_autoheal_backoff must be a whole number of seconds, 0 or more"),
     "infrastructure_firewall_guard_interval": Bad(61, "infrastructure_firewall_guard_interval must be a whole number of seconds, from 1 to 60"),
     "infrastructure_firewall_guard_manager": choice("supervisord"),
     "infrastructure_firewall_guard_log": Bad("guard.log", "infrastructure_firewall_guard_log must be an absolute path"),
