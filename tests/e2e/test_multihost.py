@@ -133,12 +133,13 @@ def test_the_app_answers_through_traefik_from_every_app_host(hosts, deployed):
     upstreams = {json.loads(line).get("ServiceAddr", "") for line in logs if line.startswith("{")}
     for app in ("app1", "app2", "app3"):
         assert "%s:8000" % hosts.ip(app) in upstreams, (app, upstreams)
-    # Nothing but the app runs on an app host; nothing of the app on core.
+    # Nothing but the app and autoheal (group all: every host) runs on an app host; nothing of the app on core.
+    healer = {"taylordash-autoheal-1", "taylordash-heal-proxy-1"}
     for app in ("app1", "app2", "app3"):
         names = set(hosts.exec(app, "docker", "ps", "--format", "{{.Names}}").stdout.split())
-        assert names == {"taylordash-backend-1", "taylordash-frontend-1"}, (app, names)
+        assert names == {"taylordash-backend-1", "taylordash-frontend-1"} | healer, (app, names)
     core = set(hosts.exec("core", "docker", "ps", "--format", "{{.Names}}").stdout.split())
-    assert {"taylordash-postgres-1", "taylordash-traefik-1", "taylordash-prometheus-1"} <= core, core
+    assert {"taylordash-postgres-1", "taylordash-traefik-1", "taylordash-prometheus-1"} | healer <= core, core
     assert not any("backend" in name or "frontend" in name for name in core), core
 
 
