@@ -83,7 +83,7 @@ def test_second_run_changes_nothing_and_keeps_containers_and_secrets(stack):
 def test_every_service_healthy_and_production_publishes_only_traefik_and_mqtt(stack):
     services = healthy_services()
     expected = {"traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus", "alertmanager",
-                "node-exporter", "postgres-exporter", "backup", "backend", "frontend"}
+                "node-exporter", "postgres-exporter", "backup", "backend", "frontend", "heal-proxy", "autoheal"}
     assert set(services) == expected
     assert all(state == ("running", "healthy") for state in services.values()), services
     published = set()

@@ -21,7 +21,7 @@ BUILD = _rendered(DEFAULTS["taylordash_services"], taylordash_image_source="buil
 
 # What the shared test stack runs (MinIO and Grafana are off: no image of theirs offline).
 RUNNING = {"traefik", "socket-proxy", "postgres", "mosquitto", "victoriametrics", "prometheus", "alertmanager",
-           "node-exporter", "postgres-exporter", "backup", "backend", "frontend"}
+           "node-exporter", "postgres-exporter", "backup", "backend", "frontend", "heal-proxy", "autoheal"}
 SIZES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 

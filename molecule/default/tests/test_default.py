@@ -180,7 +180,8 @@ def test_core_services_and_app_run_healthy_from_the_rendered_project(host):
                          " -f /opt/taylordash/docker-compose.app.yml ps --all --format json").splitlines()
     services = {item["Service"]: (item["State"], item.get("Health")) for item in map(json.loads, filter(None, lines))}
     assert set(services) == {"traefik", "socket-proxy", "postgres", "victoriametrics", "mosquitto", "prometheus",
-                             "alertmanager", "node-exporter", "postgres-exporter", "backup", "backend", "frontend"}
+                             "alertmanager", "node-exporter", "postgres-exporter", "backup", "backend", "frontend",
+                             "heal-proxy", "autoheal"}
     assert set(services.values()) == {("running", "healthy")}
 
 
