@@ -56,7 +56,7 @@ def placement_errors(groups, placement, replicable, play_hosts):
     for host in sorted(play_hosts):
         if host not in members:
             errors.append("host %s is in none of the groups %s, so it would run nothing; add it to one or leave "
-                          "it out of the play (--limit)" % (host, ", ".join(sorted(set(placement.values())))))
+                          "it out of the play (--limit)" % (host, ", ".join(sorted(used))))
     for service, hosts in sorted(_placed(groups, placement).items()):
         if len(hosts) > 1 and service not in replicable and placement[service] != EVERY_HOST:
             errors.append("%s runs on one host only, but group %s (taylordash_services.%s.group) has %d: %s"

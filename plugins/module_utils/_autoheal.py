@@ -60,7 +60,7 @@ def decide(containers, locked, now, restarted, backoff, prefix):
         elif DRAINING in last.lower():
             out.append((ident, name, "skip", "draining"))
         elif ident in restarted and now - restarted[ident] < backoff:
-            out.append((ident, name, "skip", "restarted %ds ago" % int(now - restarted[ident])))
+            out.append((ident, name, "skip", "restarted less than %ds ago" % int(backoff)))
         else:
             out.append((ident, name, "restart", "unhealthy for %s checks: %s" % (health.get("FailingStreak", "?"),
                                                                              last.strip()[:200] or "no output")))

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # Copyright: taylordash-ops developers
 # MIT License
@@ -69,8 +69,9 @@ def repair(text, state):
     if hook not in chains:
         # A flush that deleted the chains (a firewall reload): the engine recreates them only when it starts.
         ops.append(":%s - [0:0]" % hook)
-        if not any(_target(words) == hook for words in chains.get("FORWARD", [])):
-            ops.append("-I FORWARD 1 -j %s" % hook)
+    if not any(_target(words) == hook for words in chains.get("FORWARD", [])):
+        # `iptables -F` empties FORWARD too: without its jump no packet reaches the hook chain.
+        ops.append("-I FORWARD 1 -j %s" % hook)
     if chains.get(chain) != wanted or chain not in chains:
         ops.append(":%s - [0:0]" % chain)  # with --noflush: creates the chain, or flushes it
         ops.extend(" ".join(shlex.quote(word) for word in words) for words in wanted)
@@ -89,19 +90,21 @@ def _log(message):
 
 
 def check_once(state_file, iptables, restore):
-    """Read the state and the table; repair when needed. Returns what it did, or None."""
+    """Read the state and the table; repair when needed. Returns what it did (or None), and the state's
+    interval (None when it names none): the deploy can change it without restarting the guard."""
     try:
         with open(state_file) as handle:
             state = json.load(handle)
     except FileNotFoundError:
-        return None
+        return None, None
+    interval = state.get("interval")
     table = subprocess.run([iptables, "-w", "-t", "filter", "-S"], capture_output=True, text=True, check=True)
     snippet = repair(table.stdout, state)
     if snippet is None:
-        return None
+        return None, interval
     subprocess.run([restore, "-w", "--noflush"], input=snippet, capture_output=True, text=True, check=True)
-    return "put back %d rules of chain %s and its jump from %s" % (len(state["rules"]), state["chain"],
-                                                                   state.get("hook") or HOOK)
+    return ("put back %d rules of chain %s and its jump from %s" % (len(state["rules"]), state["chain"],
+                                                                    state.get("hook") or HOOK), interval)
 
 
 def main(argv=None):
@@ -113,15 +116,19 @@ def main(argv=None):
     iptables = shutil.which(args.iptables) or args.iptables
     restore = os.path.join(os.path.dirname(iptables), os.path.basename(iptables) + "-restore")
     _log("watching %s every %ss with %s" % (args.state, args.interval, iptables))
+    interval = args.interval
     while True:
         try:
-            done = check_once(args.state, iptables, restore)
+            done, wanted = check_once(args.state, iptables, restore)
             if done:
                 _log(done)
-        except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as exc:
+            if wanted and float(wanted) > 0 and float(wanted) != interval:
+                interval = float(wanted)
+                _log("checking every %ss (the state's interval)" % interval)
+        except (OSError, ValueError, KeyError, TypeError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", None) or exc
             _log("check failed, retrying: %s" % str(detail).strip())
-        time.sleep(args.interval)
+        time.sleep(interval)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  guard_state:
+    description:
+      - A file for the firewall guard of the C(infrastructure) role (C(plugins/module_utils/_firewall_guard.py)),
+        which puts the rules back between runs. It is written (JSON - chain, hook, rules, interval; its directory
+        created 0700) before the rules are applied, so a running guard never restores the rules being replaced;
+        with O(state=absent) it is removed. Omitted, no file is written.
+    type: path
+  guard_interval:
+    description: Seconds between the guard's checks, written to O(guard_state); the guard follows it without a restart.
+    type: float
+    default: 2
   iptables:
     description:
       - The iptables command, a name looked up on the PATH or a path, for example
@@ -164,7 +175,9 @@ rules:
     - -A TAYLORDASH -j RETURN
 """
 
+import json
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.taylordash.ops.plugins.module_utils._docker_user_firewall import (
@@ -201,6 +214,35 @@ def read_table(module, binary):
         module.fail_json(msg=str(exc))
 
 
+def guard_state(module, path, content):
+    """Write (content) or remove (None) the guard's state file; whether it changed. Nothing in check mode."""
+    try:
+        with open(path) as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = None
+    except OSError as exc:
+        module.fail_json(msg="guard_state: cannot read %s: %s" % (path, exc))
+    if current == content:
+        return False
+    if module.check_mode:
+        return True
+    try:
+        if content is None:
+            os.unlink(path)
+            return True
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".firewall-guard.")
+        with os.fdopen(handle, "w") as stream:
+            stream.write(content)
+        os.chmod(temporary, 0o644)
+        module.atomic_move(temporary, path)
+    except OSError as exc:
+        module.fail_json(msg="guard_state: cannot write %s: %s" % (path, exc))
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -214,6 +256,8 @@ def main():
             chain=dict(type="str", default=DEFAULT_CHAIN),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             iptables=dict(type="str", default="iptables"),
+            guard_state=dict(type="path"),
+            guard_interval=dict(type="float", default=2.0),
         ),
         supports_check_mode=True,
     )
@@ -228,6 +272,14 @@ def main():
         module.fail_json(msg=str(exc), chain=chain, rules=table["rules"].get(chain, []))
 
     rules = wanted["rules"]
+    guarded = False
+    if params["guard_state"]:
+        if params["guard_interval"] <= 0:
+            module.fail_json(msg="guard_interval must be above 0, got %s" % params["guard_interval"])
+        content = None if params["state"] == "absent" else json.dumps(
+            {"chain": chain, "hook": "DOCKER-USER", "rules": rules, "interval": params["guard_interval"]},
+            indent=2, sort_keys=True) + "\n"
+        guarded = guard_state(module, params["guard_state"], content)
     if wanted["changed"] and not module.check_mode:
         rc, out, err = module.run_command([restore, "-w", "--noflush"], data=wanted["restore"],
                                           binary_data=True)
@@ -241,7 +293,7 @@ def main():
                              found=view(now, chain))
         rules = now["rules"].get(chain, [])
 
-    result = dict(changed=wanted["changed"], chain=chain, rules=rules)
+    result = dict(changed=wanted["changed"] or guarded, chain=chain, rules=rules)
     if module._diff:
         result["diff"] = dict(wanted["diff"], before_header="iptables -t filter (%s, DOCKER-USER)" % chain,
                               after_header="iptables -t filter (%s, DOCKER-USER)" % chain)

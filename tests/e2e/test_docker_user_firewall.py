@@ -178,8 +178,10 @@ def run_guarded(tmp_path):
     role = ROOT / "roles" / "infrastructure"
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars_files": [str(role / "defaults" / "main.yml"), str(role / "vars" / "main.yml")],
-             "tasks": [{"name": "Firewall", "taylordash.ops.docker_user_firewall": {"rules": RULES},
-                        "register": "_infrastructure_firewall"},
+             "tasks": [{"name": "Firewall", "register": "_infrastructure_firewall",
+                        "taylordash.ops.docker_user_firewall": {
+                            "rules": RULES, "guard_state": "{{ _infrastructure_guard_state }}",
+                            "guard_interval": "{{ infrastructure_firewall_guard_interval }}"}},
                        {"name": "Guard", "ansible.builtin.import_tasks": str(role / "tasks" / "firewall_guard.yml")}]}]
     path = ROOT / ".cache" / "tdfw-e2e-guard.yml"
     path.parent.mkdir(exist_ok=True)
@@ -231,6 +233,12 @@ def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_en
         back_within(10, "iptables -F %s" % CHAIN)
         assert fetch("app") and not fetch("other")
 
+        # iptables -F: every rule of every chain flushed, FORWARD's jump to DOCKER-USER included.
+        in_ns("host", "iptables", "-F")
+        back_within(10, "iptables -F")
+        assert "-A FORWARD -j DOCKER-USER" in table()
+        assert fetch("app") and not fetch("other")
+
         # A firewall reload: every rule flushed and every user chain deleted, FORWARD's jump included.
         in_ns("host", "iptables", "-F")
         in_ns("host", "iptables", "-X")
@@ -245,6 +253,8 @@ def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_en
         assert not fetch("other")
         in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
         assert "put back" in (tmp_path / "guard.log").read_text()
+        state = json.loads((tmp_path / "state" / "firewall-guard.json").read_text())
+        assert state["rules"] == GUARDED and state["interval"] == 1, state
     finally:
         sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--pidfile", str(pidfile),
            "--remove-pidfile", check=False)

@@ -31,7 +31,7 @@ def container(ident="a" * 64, name="/taylordash-mosquitto-1", running=True, stat
     (container(labels={"taylordash.autoheal": "false"}), False, {}, ("skip", "labelled taylordash.autoheal=false")),
     (container(labels={"taylordash.autoheal": "true"}), False, {}, ("restart", "unhealthy for 5 checks: Connection refused")),
     # Restarted 100 s ago (backoff 300): left alone; 400 s ago: restarted again.
-    (container(), False, {"a" * 64: NOW - 100}, ("skip", "restarted 100s ago")),
+    (container(), False, {"a" * 64: NOW - 100}, ("skip", "restarted less than 300s ago")),
     (container(), False, {"a" * 64: NOW - 400}, ("restart", "unhealthy for 5 checks: Connection refused")),
     (container(output=""), False, {}, ("restart", "unhealthy for 5 checks: no output")),
 ])

@@ -61,6 +61,10 @@ def without(lines, *drop):
     (BUILTIN, [":DOCKER-USER - [0:0]", "-I FORWARD 1 -j DOCKER-USER"] + REFILL + JUMP),
     # The hook deleted but FORWARD still jumps to it (iptables would refuse -X then; a table read mid-change).
     (BUILTIN + FORWARD, [":DOCKER-USER - [0:0]"] + REFILL + JUMP),
+    # `iptables -F` without -X: every chain kept, every rule gone, FORWARD's jump to the hook too.
+    (BUILTIN + ["-N DOCKER", "-N DOCKER-USER", "-N TAYLORDASH"], ["-I FORWARD 1 -j DOCKER-USER"] + REFILL + JUMP),
+    # Only FORWARD flushed: its jump comes back, nothing else changes.
+    (without(IN_PLACE, *FORWARD), ["-I FORWARD 1 -j DOCKER-USER"]),
 ])
 def test_repair_puts_back_only_what_is_missing(lines, ops):
     snippet = repair(table(lines), STATE)
@@ -72,8 +76,10 @@ def test_repair_puts_back_only_what_is_missing(lines, ops):
 
 def test_a_state_without_rules_keeps_an_empty_chain_and_its_jump():
     state = dict(STATE, rules=[])
-    assert repair(table(BUILTIN + ["-N DOCKER-USER", "-N TAYLORDASH", "-A DOCKER-USER -j TAYLORDASH"]), state) is None
-    assert repair(table(BUILTIN + ["-N DOCKER-USER"]), state) == "*filter\n:TAYLORDASH - [0:0]\n%s\nCOMMIT\n" % JUMP[0]
+    assert repair(table(BUILTIN + FORWARD + ["-N DOCKER-USER", "-N TAYLORDASH", "-A DOCKER-USER -j TAYLORDASH"]),
+                  state) is None
+    assert repair(table(BUILTIN + FORWARD + ["-N DOCKER-USER"]), state) == \
+        "*filter\n:TAYLORDASH - [0:0]\n%s\nCOMMIT\n" % JUMP[0]
 
 
 def test_the_hook_defaults_to_docker_user_and_other_chains_are_left_alone():
