@@ -99,6 +99,14 @@ options:
         that run has ended (then break the lock) or still runs (then wait for it).
     type: bool
     default: false
+  read:
+    description:
+      - Small text files to read once the lock is taken or kept (O(state=held)), so what is kept under the lock
+        (for example the record of what the host is deployed for) is read in the same call. Returned in
+        RV(read); not read when the lock is deferred or held by another run.
+    type: list
+    elements: path
+    default: []
 notes:
   - The lock lives on the target, so runs from different controllers exclude each other too.
   - The wait happens inside the module on the target; a connection that cuts long-running commands needs a
@@ -181,6 +189,11 @@ waited:
   returned: always
   type: int
   sample: 0
+read:
+  description: Each file of O(read) with its text (null when it does not exist), once the lock is taken or kept.
+  returned: always
+  type: dict
+  sample: {/var/lib/taylordash/mode: "production\n"}
 """
 
 import os
@@ -208,6 +221,7 @@ def main():
             defer_to_controller=dict(type="bool", default=False),
             break_first=dict(type="bool", default=False),
             only_holder=dict(type="str"),
+            read=dict(type="list", elements="path", default=[]),
         ),
         required_if=[("state", "held", ["owner"]), ("state", "released", ["owner"])],
         supports_check_mode=True,
@@ -253,8 +267,19 @@ def main():
     elif outcome["action"] == "broken":
         module.warn("%s deploy lock %s on %s held by %s" % ("would break" if module.check_mode else "broke",
                                                            path, host, dl.describe(outcome["holder"], now)))
+    read = {}
+    if outcome["action"] in ("taken", "kept"):
+        for name in params["read"]:
+            try:
+                with open(name, "rb") as handle:
+                    read[name] = to_native(handle.read(65536), errors="surrogate_or_strict")
+            except FileNotFoundError:
+                read[name] = None
+            except (IOError, OSError, UnicodeError) as exc:
+                module.fail_json(msg="deploy lock %s on %s: cannot read %s: %s" % (path, host, name, to_native(exc)),
+                                 path=path)
     module.exit_json(changed=False, path=path, action=outcome["action"], holder=outcome["holder"],
-                     waited=outcome.get("waited", 0))
+                     waited=outcome.get("waited", 0), read=read)
 
 
 if __name__ == "__main__":

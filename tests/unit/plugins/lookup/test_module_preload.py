@@ -1,11 +1,14 @@
 """plugins/lookup/module_preload.py: the parse of a module's imports is remembered, and with the ansible-core
 this collection pins the workers' packing goes through the remembered parse."""
 
+import importlib.util
+import io
 import json
 import os
 import subprocess
 import sys
 import types
+import zipfile
 
 from ansible.executor import module_common
 
@@ -44,7 +47,8 @@ init_plugin_loader([sys.argv[1]])  # as ansible-playbook does at its start
 from ansible.executor import module_common
 from ansible_collections.taylordash.ops.plugins.lookup.module_preload import LookupModule
 print(json.dumps({"result": LookupModule().run(["ansible.builtin.ping"]),
-                  "trees": sorted(name for name, _ in module_common._compile_module_ast.trees)}))
+                  "trees": sorted(name for name, _ in module_common._compile_module_ast.trees),
+                  "compiled": sorted(name for name, _ in module_common.recursive_finder.compiled)}))
 """
     collections = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, "collections")
     env = dict(os.environ, PYTHONPATH=os.path.abspath(collections))
@@ -54,3 +58,94 @@ print(json.dumps({"result": LookupModule().run(["ansible.builtin.ping"]),
     found = json.loads(out.strip().splitlines()[-1])
     assert found["result"] == [True]
     assert "ansible.module_utils.basic" in found["trees"], found
+    assert "ansible/module_utils/basic.py" in found["compiled"], found
+
+
+def _zip(entries, bytecode=True):
+    """A payload zip written through _BytecodeZip (or plainly), as module_common writes one."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        target = module_preload._BytecodeZip(zf, {}) if bytecode else zf
+        for name, text in entries:
+            target.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), text)
+    return buffer.getvalue()
+
+
+def _run_from_zip(tmp_path, data, code="import pkg.mod; print(pkg.mod.VALUE)"):
+    payload = tmp_path / "payload.zip"
+    payload.write_bytes(data)
+    script = "import sys; sys.path.insert(0, sys.argv[1]); " + code
+    proc = subprocess.run([sys.executable, "-c", script, str(payload)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_each_python_file_gets_an_unchecked_hash_pyc_next_to_it_and_other_files_none(tmp_path):
+    data = _zip([("pkg/__init__.py", b""), ("pkg/mod.py", "VALUE = 6 * 7\n"), ("pkg/data.json", b"{}"),
+                 ("pkg/broken.py", b"def (:\n")])
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    # An empty __init__.py has nothing to compile; a file that does not compile ships as source only.
+    assert names == ["pkg/__init__.py", "pkg/mod.py", "pkg/mod.pyc", "pkg/data.json", "pkg/broken.py"]
+    compiled = zipfile.ZipFile(io.BytesIO(data)).read("pkg/mod.pyc")
+    assert compiled[:4] == importlib.util.MAGIC_NUMBER and compiled[4:8] == (1).to_bytes(4, "little")
+    assert compiled[8:16] == importlib.util.source_hash(b"VALUE = 6 * 7\n")
+    assert _run_from_zip(tmp_path, data) == "42"
+
+
+def test_the_pyc_is_what_python_imports_from_the_zip(tmp_path):
+    # Same source text, so the same hash: if the importer used the source, the value would be 1.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("pkg/__init__.py", b"")
+        zf.writestr("pkg/mod.py", b"VALUE = 1\n")
+        zf.writestr("pkg/mod.pyc", module_preload.pyc("pkg/mod.py", b"VALUE = 2\n"))
+    assert _run_from_zip(tmp_path, buffer.getvalue()) == "2"
+
+
+def test_a_pyc_of_another_python_version_is_skipped_for_its_source(tmp_path):
+    # A host whose Python is not the controller's: the pyc's magic number differs, zipimport uses the source.
+    buffer = io.BytesIO()
+    foreign = b"\x00\x00\r\n" + module_preload.pyc("pkg/mod.py", b"VALUE = 2\n")[4:]
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("pkg/__init__.py", b"")
+        zf.writestr("pkg/mod.py", b"VALUE = 1\n")
+        zf.writestr("pkg/mod.pyc", foreign)
+    assert _run_from_zip(tmp_path, buffer.getvalue()) == "1"
+
+
+def test_future_flags_of_the_compiling_module_do_not_leak_into_the_pyc(tmp_path):
+    # This test file and module_preload use `from __future__ import ...`; a payload file without it keeps
+    # its own semantics (annotations evaluated at definition).
+    data = _zip([("pkg/__init__.py", b""), ("pkg/mod.py", b"def f(x: int): pass\nVALUE = f.__annotations__['x'].__name__\n")])
+    assert _run_from_zip(tmp_path, data) == "int"
+
+
+def test_a_file_is_compiled_once_per_name_and_text():
+    compiled = {}
+    for _ in range(2):
+        with zipfile.ZipFile(io.BytesIO(), "w") as zf:
+            module_preload._BytecodeZip(zf, compiled).writestr("a/b.py", b"X = 1\n")
+    assert list(compiled) == [("a/b.py", __import__("hashlib").sha256(b"X = 1\n").hexdigest())]
+
+
+def test_ship_bytecode_wraps_both_payload_writers_once_and_hands_them_a_zip_that_adds_pycs():
+    seen = []
+    fake = types.SimpleNamespace(recursive_finder=lambda name, fqn, data, zf, *rest: seen.append(zf),
+                                 _add_module_to_zip=lambda zf, *rest: seen.append(zf))
+    assert module_preload.ship_bytecode(fake) is True
+    wrapped = (fake.recursive_finder, fake._add_module_to_zip)
+    assert module_preload.ship_bytecode(fake) is True and (fake.recursive_finder, fake._add_module_to_zip) == wrapped
+    with zipfile.ZipFile(io.BytesIO(), "w") as zf:
+        fake.recursive_finder("m", "ns.m", b"", zf, None, None)
+        fake._add_module_to_zip(zf, None, "ns.m", b"", "/m.py", None)
+    assert [type(item).__name__ for item in seen] == ["_BytecodeZip", "_BytecodeZip"]
+    assert module_preload.ship_bytecode(types.SimpleNamespace(recursive_finder=print)) is False
+
+
+def test_the_pinned_ansible_core_writes_payloads_through_the_functions_it_wraps():
+    # _find_module_utils calls both as module globals, with the zip where ship_bytecode expects it.
+    import inspect
+    assert "recursive_finder" in module_common._find_module_utils.__code__.co_names
+    assert "_add_module_to_zip" in module_common._find_module_utils.__code__.co_names
+    assert list(inspect.signature(module_common.recursive_finder).parameters)[3] == "zf"
+    assert list(inspect.signature(module_common._add_module_to_zip).parameters)[0] == "zf"

@@ -103,3 +103,24 @@ def test_break_first_breaks_another_runs_lock_then_takes_it_in_one_call(tmp_path
     assert any(warning.startswith("broke deploy lock") and "bob@ctl-b" in warning for warning in warnings)
     outcome, result = run_module({"path": str(path), "owner": OURS, "break_first": True})
     assert (outcome, result["action"]) == ("exit", "kept"), "its own lock is kept, not broken"
+
+
+def test_the_files_to_read_are_read_under_the_lock_and_not_when_it_is_deferred(tmp_path):
+    path, mode, missing = tmp_path / "deploy.lock", tmp_path / "mode", tmp_path / "none"
+    mode.write_text("production\n")
+    args = {"path": str(path), "owner": OURS, "read": [str(mode), str(missing)]}
+    for action in ("taken", "kept"):
+        outcome, result = run_module(args)
+        assert (outcome, result["action"]) == ("exit", action)
+        assert result["read"] == {str(mode): "production\n", str(missing): None}
+    # Another run of the same controller and boot (run ids controller:boot:pid:start) holds it: deferred.
+    earlier, later = dict(OURS, run_id="ctl-a:boot:100:5"), dict(OURS, run_id="ctl-a:boot:200:9")
+    run_module({"path": str(path), "owner": OURS, "state": "released"})
+    run_module({"path": str(path), "owner": earlier})
+    outcome, result = run_module(dict(args, owner=later, defer_to_controller=True, timeout=0))
+    assert (outcome, result["action"], result["read"]) == ("exit", "deferred", {})
+    mode.unlink()
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    outcome, result = run_module(dict(args, owner=earlier, read=[str(directory)]))
+    assert outcome == "fail" and "cannot read %s" % directory in result["msg"]
