@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -172,17 +173,21 @@ def test_jump_moved_back_to_the_top(net):
     in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
 
 
-def run_guarded(tmp_path):
+def run_guarded(tmp_path, guard=True):
     """The module then the infrastructure role's firewall_guard.yml (start-stop-daemon, paths under tmp_path),
-    run inside the host namespace like run_module: the guard it starts watches that namespace's tables."""
+    run inside the host namespace like run_module: the guard it starts watches that namespace's tables.
+    With guard=False, as a deploy with infrastructure_firewall_guard off: the module without a state, then
+    firewall_guard_remove.yml."""
     role = ROOT / "roles" / "infrastructure"
+    firewall = {"rules": RULES, "guard_interval": "{{ infrastructure_firewall_guard_interval }}"}
+    if guard:
+        firewall["guard_state"] = "{{ _infrastructure_guard_state }}"
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars_files": [str(role / "defaults" / "main.yml"), str(role / "vars" / "main.yml")],
              "tasks": [{"name": "Firewall", "register": "_infrastructure_firewall",
-                        "taylordash.ops.docker_user_firewall": {
-                            "rules": RULES, "guard_state": "{{ _infrastructure_guard_state }}",
-                            "guard_interval": "{{ infrastructure_firewall_guard_interval }}"}},
-                       {"name": "Guard", "ansible.builtin.import_tasks": str(role / "tasks" / "firewall_guard.yml")}]}]
+                        "taylordash.ops.docker_user_firewall": firewall},
+                       {"name": "Guard", "ansible.builtin.import_tasks": str(
+                           role / "tasks" / ("firewall_guard.yml" if guard else "firewall_guard_remove.yml"))}]}]
     path = ROOT / ".cache" / "tdfw-e2e-guard.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(play))
@@ -211,6 +216,14 @@ def back_within(seconds, what):
 
 
 GUARDED = []
+
+
+def alive(pid):
+    """Whether pid runs (a zombie that no parent reaped does not)."""
+    try:
+        return Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_engine_restart(net, tmp_path):
@@ -255,6 +268,18 @@ def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_en
         assert "put back" in (tmp_path / "guard.log").read_text()
         state = json.loads((tmp_path / "state" / "firewall-guard.json").read_text())
         assert state["rules"] == GUARDED and state["interval"] == 1, state
+
+        # Turned off: the guard stops and its state and program go, so it cannot put back rules that change.
+        off = run_guarded(tmp_path, guard=False)
+        assert off.rc == 0 and off.changed >= 2, off
+        assert not alive(pid) and not pidfile.exists(), "the guard still runs"
+        assert not (tmp_path / "state" / "firewall-guard.json").exists()
+        assert not (tmp_path / "bin" / "firewall-guard").exists()
+        in_ns("host", "iptables", "-F", CHAIN)
+        time.sleep(3)
+        assert chain_lines() == [], "something put the rules back"
+        assert run_guarded(tmp_path, guard=False).changed == 1  # the module restores the flushed rules
+        assert run_guarded(tmp_path, guard=False).changed == 0, "a second run without the guard changed something"
     finally:
         sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--pidfile", str(pidfile),
            "--remove-pidfile", check=False)

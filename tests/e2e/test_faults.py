@@ -158,7 +158,9 @@ def dockerd_restart():
     """Stop dockerd as the docker_engine role's restart does, then let the role start it again (and
     reattach what its live restore kept running)."""
     sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/30/KILL/5", "--pidfile", "/var/run/docker-ssd.pid")
-    started = subprocess.run(["ansible-playbook", "playbooks/engine.yml"], cwd=ROOT, env=ansible_env(),
+    # The deploy that the engine died under still holds the lock: break it, as an operator would.
+    started = subprocess.run(["ansible-playbook", "playbooks/engine.yml", "-e", "taylordash_lock_break=true"],
+                             cwd=ROOT, env=ansible_env(),
                              capture_output=True, text=True, timeout=600, check=False)
     assert started.returncode == 0, started.stdout[-3000:]
 

@@ -332,6 +332,10 @@ def test_render_only_with_minio_and_grafana_validates_their_configuration(tmp_pa
     services = json.loads(config)["services"]
     assert {"minio", "grafana", "minio-init"} <= set(services)
     assert services["minio-init"]["profiles"] == ["jobs"]
+    # The bucket job is a client: nobody, no capabilities, read-only, mc's configuration in its tmpfs.
+    job = services["minio-init"]
+    assert (job["user"], job["cap_drop"], job["read_only"], job["tmpfs"]) == ("65534:65534", ["ALL"], True, ["/tmp"])
+    assert job["security_opt"] == ["no-new-privileges:true"] and "--config-dir /tmp/.mc" in job["command"][0]
     assert services["grafana"]["healthcheck"]["test"][-1].endswith("/api/health")
     datasources = yaml.safe_load((deploy_dir / "config/grafana/provisioning/datasources/datasources.yml").read_text())
     assert {d["name"] for d in datasources["datasources"]} == {"VictoriaMetrics", "Prometheus"}
