@@ -31,6 +31,14 @@ options:
     type: list
     elements: path
     default: []
+  no_mirror_message:
+    description:
+      - When set and the sources name no mirror of a release, fail with this message (naming the variable that
+        would supply one, for example).
+    type: str
+  missing_file_message:
+    description: When set and a file of O(sha256_of) is not a regular file, fail with this message.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -75,12 +83,23 @@ from ansible_collections.taylordash.ops.plugins.module_utils._context_hash impor
 
 def main():
     module = AnsibleModule(argument_spec=dict(etc=dict(type="path", default="/etc/apt"),
-                                              sha256_of=dict(type="list", elements="path", default=[])),
+                                              sha256_of=dict(type="list", elements="path", default=[]),
+                                              no_mirror_message=dict(type="str"),
+                                              missing_file_message=dict(type="str")),
                            supports_check_mode=True)
-    found = _apt.entries(_apt.read_sources(module.params["etc"]))
-    digests = dict((path, file_digest(path)) for path in module.params["sha256_of"] if os.path.isfile(path))
-    module.exit_json(changed=False, mirror=_apt.mirror_of(found, "[a-z]+"),
-                     security=_apt.mirror_of(found, "[a-z]+-security"), sha256=digests)
+    params = module.params
+    found = _apt.entries(_apt.read_sources(params["etc"]))
+    digests = dict((path, file_digest(path)) for path in params["sha256_of"] if os.path.isfile(path))
+    result = dict(changed=False, mirror=_apt.mirror_of(found, "[a-z]+"),
+                  security=_apt.mirror_of(found, "[a-z]+-security"), sha256=digests)
+    problems = []
+    if params["no_mirror_message"] and not result["mirror"]:
+        problems.append(params["no_mirror_message"])
+    if params["missing_file_message"] and len(digests) < len(set(params["sha256_of"])):
+        problems.append(params["missing_file_message"])
+    if problems:
+        module.fail_json(msg=" ".join(problems), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ options:
     type: list
     elements: path
     default: []
+  refuse:
+    description:
+      - Paths that must not exist, each with the message to fail with when it does (a marker left by an
+        unfinished operation, for example). Checked after the paths are read; the failure returns RV(paths) too.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -60,6 +66,8 @@ paths:
   sample: {/opt/taylordash/config: {kind: d, mode: "0755", uid: 0, gid: 0}}
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.taylordash.ops.plugins.module_utils._path_state import path_state
@@ -69,11 +77,16 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(paths=dict(type="list", elements="path", required=True),
                            checksum=dict(type="bool", default=True),
-                           read=dict(type="list", elements="path", default=[])),
+                           read=dict(type="list", elements="path", default=[]),
+                           refuse=dict(type="dict", default={})),
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, paths=path_state(module.params["paths"], module.params["checksum"],
-                                                       module.params["read"]))
+    found = path_state(module.params["paths"], module.params["checksum"], module.params["read"])
+    present = [path for path in module.params["refuse"] if os.path.lexists(path)]
+    if present:
+        module.fail_json(msg=" ".join(str(module.params["refuse"][path]) for path in present), paths=found,
+                         refused=present)
+    module.exit_json(changed=False, paths=found)
 
 
 if __name__ == "__main__":

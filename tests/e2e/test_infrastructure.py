@@ -341,3 +341,18 @@ def test_render_only_with_minio_and_grafana_validates_their_configuration(tmp_pa
     assert {d["name"] for d in datasources["datasources"]} == {"VictoriaMetrics", "Prometheus"}
     # Nothing started from the rendered directory: the shared stack is untouched.
     assert container_ids() == ids
+
+
+def test_an_unfinished_postgres_upgrade_stops_the_run_before_any_change(stack):
+    """The marker an upgrade or import leaves until its data is carried over stops the next run in the phase's
+    first read (before .env, the configuration files or any container), naming the marker."""
+    marker = DEPLOY_DIR / "state" / "postgres-upgrade-pending"
+    ids = container_ids()
+    marker.write_text("taylordash_pgdata_old\n")
+    try:
+        run = redeploy(tags="infrastructure")
+    finally:
+        marker.unlink()
+    assert run.rc != 0, run
+    assert "A PostgreSQL upgrade or import stopped before its data was carried over (%s" % marker in run.out, run
+    assert "TASK [infrastructure : Write .env" not in run.out and container_ids() == ids, run

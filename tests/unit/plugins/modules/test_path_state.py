@@ -55,3 +55,15 @@ def test_the_files_of_read_come_with_their_text_and_a_large_or_absent_one_withou
     assert state[read[0]]["text"] == "PEM\xe9\n" and state[read[0]]["kind"] == "f"
     assert "text" not in state[read[1]] and read[2] not in state
     assert "text" not in state[str(tmp_path / "other")]
+
+
+def test_a_refused_path_that_exists_fails_with_its_message_and_one_that_does_not_passes(tmp_path):
+    marker, absent = tmp_path / "pending", tmp_path / "absent"
+    marker.write_text("volume\n")
+    refuse = {str(marker): "An upgrade stopped half way: finish it.", str(absent): "never shown"}
+    outcome, result = harness.run_module(path_state, {"paths": [str(marker)], "refuse": refuse})
+    assert outcome == "fail" and result["msg"] == "An upgrade stopped half way: finish it.", result
+    assert result["refused"] == [str(marker)] and str(marker) in result["paths"]
+    marker.unlink()
+    outcome, result = harness.run_module(path_state, {"paths": [str(marker)], "refuse": refuse})
+    assert outcome == "exit" and result["paths"] == {}
