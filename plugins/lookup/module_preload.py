@@ -19,11 +19,13 @@ description:
   - Called in the main process (from a meta task's condition), this lookup makes that parse remember its trees for
     the rest of the run and parses the C(module_utils) of the modules named in O(_terms) once; the workers forked
     afterwards inherit them. A tree depends only on the file's text, so what a worker packs does not change.
-  - It also ships bytecode - every Python file packed into a module's payload gets its compiled form next to it
-    (C(name.pyc), an unchecked hash-based pyc of this controller's Python), compiled once per file and text for
-    the run. A host whose Python is the controller's version imports the payload's C(module_utils) without compiling
-    them (about 0.15 s of every module run); any other version finds a pyc of another magic number, which Python's
-    zipimport skips for the source next to it.
+  - With O(bytecode=true) it also ships bytecode - every C(module_utils) file packed into a module's payload gets
+    its compiled form next to it (C(name.pyc), an unchecked hash-based pyc of this controller's Python, compiled
+    without optimisation), compiled once per file and text for the run. A host whose Python is the controller's
+    version imports them without compiling (about 0.15 s of every module run); any other version finds a pyc of
+    another magic number, which Python's zipimport skips for the source next to it. The module's own file is left
+    as source, so its frames keep the payload's path (a deprecation it raises is still attributed to it).
+    Tracebacks through C(module_utils) show the file's path inside the payload.
   - Never fails a run - with an ansible-core whose internals differ it does nothing and returns V(false).
     C(tests/unit/plugins/lookup/test_module_preload.py) checks that it still takes effect with the ansible-core
     this collection pins.
@@ -32,6 +34,13 @@ options:
   _terms:
     description: Fully qualified names of modules whose imports to parse now.
     required: true
+  bytecode:
+    description:
+      - Ship the bytecode of each C(module_utils) file in the payloads. Worth it only when the hosts run the
+        controller's Python (the local connection); on others the payload is larger (about 0.5 MB more per module
+        run) for nothing. Decided for the whole run at the first call that sets it.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -91,7 +100,7 @@ def pyc(path, source):
     (a payload's inner path, e.g. ansible/module_utils/basic.py), or None when it does not compile."""
     data = source if isinstance(source, bytes) else str(source).encode("utf-8", "surrogateescape")
     try:
-        code = compile(data, path, "exec", dont_inherit=True)
+        code = compile(data, path, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError):
         return None
     return importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH + importlib.util.source_hash(data) + marshal.dumps(code)
@@ -121,43 +130,41 @@ class _BytecodeZip(object):
 
 
 def ship_bytecode(module_common):
-    """Make module_common's payload writers (recursive_finder and _add_module_to_zip, which both take the zip as
-    their 4th and 1st argument) add each file's pyc; True when they do (now or already)."""
-    targets = (("recursive_finder", 3), ("_add_module_to_zip", 0))
-    if not all(callable(getattr(module_common, name, None)) for name, _ in targets):
+    """Make module_common's writer of a payload's module_utils (recursive_finder, which takes the zip as its 4th
+    argument) add each file's pyc; True when it does (now or already)."""
+    original = getattr(module_common, "recursive_finder", None)
+    if not callable(original):
         return False
-    if all(getattr(getattr(module_common, name), _SHIPS, False) for name, _ in targets):
+    if getattr(original, _SHIPS, False):
         return True
     compiled = {}
 
-    def wrap(original, position):
-        def with_bytecode(*args, **kwargs):
-            if len(args) <= position or not hasattr(args[position], "writestr"):
-                return original(*args, **kwargs)
-            args = list(args)
-            args[position] = _BytecodeZip(args[position], compiled)
+    def with_bytecode(*args, **kwargs):
+        if len(args) <= 3 or not hasattr(args[3], "writestr"):
             return original(*args, **kwargs)
-        setattr(with_bytecode, _SHIPS, True)
-        with_bytecode.compiled = compiled
-        return with_bytecode
+        args = list(args)
+        args[3] = _BytecodeZip(args[3], compiled)
+        return original(*args, **kwargs)
 
-    for name, position in targets:
-        original = getattr(module_common, name)
-        if not getattr(original, _SHIPS, False):
-            setattr(module_common, name, wrap(original, position))
+    setattr(with_bytecode, _SHIPS, True)
+    with_bytecode.compiled = compiled
+    module_common.recursive_finder = with_bytecode
     return True
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
         try:
             from ansible.executor import module_common
             from ansible.plugins.loader import module_loader
         except ImportError:
             return [False]
         try:
-            if not remember_parses(module_common) or not ship_bytecode(module_common):
+            if not remember_parses(module_common):
+                return [False]
+            if self.get_option("bytecode") and not ship_bytecode(module_common):
                 return [False]
         except Exception:  # noqa: BLE001 - speed only: whatever changed in ansible-core, the run goes on as before
             return [False]

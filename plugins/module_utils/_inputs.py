@@ -356,8 +356,8 @@ def _backup_dir(name, value, values):
 
 # Each option's own rule. An option left out is checked by its role's function (input_errors below names
 # them all), or any value of its type is valid: tests/unit/plugins/module_utils/test__inputs.py has a row for
-# every option, saying which. The docker_engine role's options are docker_engine_errors' (playbooks/engine.yml
-# runs that role without this step).
+# every option, saying which. The docker_engine role's options are docker_engine_errors' (its own check, run
+# with every phase's by this step too).
 RULES = {
     # taylordash
     "taylordash_acme_email": _acme_email,

@@ -432,7 +432,7 @@ PGP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 def docker_engine_errors(settings, platforms, facts):
     """The docker_engine role's checks (`settings`: its variables by name): the host's platform
     (`facts`: ansible_facts, empty when not gathered) is one of `platforms`, and the values have their shapes.
-    The role checks these itself too (playbooks/engine.yml runs it alone)."""
+    The role checks these itself too, for a playbook that uses it without the taylordash role's checks."""
     out = []
     facts = facts or {}
     platforms = platforms or {}

@@ -193,7 +193,7 @@ read:
   description: Each file of O(read) with its text (null when it does not exist), once the lock is taken or kept.
   returned: always
   type: dict
-  sample: {/var/lib/taylordash/mode: "production\n"}
+  sample: {/var/lib/taylordash/taylordash.mode: "production\n"}
 """
 
 import os

@@ -81,6 +81,8 @@ def dev_stack(engine, tmp_path_factory):
         assert "taylordash_mode_change_confirm=true" in text, refused
         # (Its recap counts the dev servers' check-mode precheck as changes it would make; it made none.)
         assert container_ids() == before and ours() == {}
+        # The refusal gave the lock back: the next run from another controller need not wait for it.
+        assert not Path("/var/lib/taylordash/deploy.lock").exists(), "the refused run kept its lock"
     first = playbook("deploy-dev.yml", extra_vars={"taylordash_mode_change_confirm": True})
     try:
         assert first.rc == 0, first

@@ -173,21 +173,26 @@ def test_jump_moved_back_to_the_top(net):
     in_ns("host", "iptables", "-D", "DOCKER-USER", "-j", "RETURN")
 
 
-def run_guarded(tmp_path, guard=True):
+def run_guarded(tmp_path, guard=True, published=True, rules=None):
     """The module then the infrastructure role's firewall_guard.yml (start-stop-daemon, paths under tmp_path),
     run inside the host namespace like run_module: the guard it starts watches that namespace's tables.
-    With guard=False, as a deploy with infrastructure_firewall_guard off: the module without a state, then
-    firewall_guard_remove.yml."""
+    With guard=False, as firewall.yml runs for a deploy with infrastructure_firewall_guard off:
+    firewall_guard_remove.yml first, then the module without a state; with published=False too, as for a host
+    that no longer publishes ports for other hosts: firewall_guard_remove.yml only."""
     role = ROOT / "roles" / "infrastructure"
-    firewall = {"rules": RULES, "guard_interval": "{{ infrastructure_firewall_guard_interval }}"}
+    firewall = {"rules": rules or RULES, "guard_interval": "{{ infrastructure_firewall_guard_interval }}"}
     if guard:
         firewall["guard_state"] = "{{ _infrastructure_guard_state }}"
+    tasks = [{"name": "Firewall", "register": "_infrastructure_firewall", "taylordash.ops.docker_user_firewall": firewall}]
+    if guard:
+        tasks.append({"name": "Guard", "ansible.builtin.import_tasks": str(role / "tasks" / "firewall_guard.yml")})
+    else:
+        remove = {"name": "No guard", "ansible.builtin.import_tasks": str(role / "tasks" / "firewall_guard_remove.yml")}
+        tasks = [remove] + (tasks if published else [])
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars_files": [str(role / "defaults" / "main.yml"), str(role / "vars" / "main.yml")],
-             "tasks": [{"name": "Firewall", "register": "_infrastructure_firewall",
-                        "taylordash.ops.docker_user_firewall": firewall},
-                       {"name": "Guard", "ansible.builtin.import_tasks": str(
-                           role / "tasks" / ("firewall_guard.yml" if guard else "firewall_guard_remove.yml"))}]}]
+             "vars": {"taylordash_host_plan": {"publish": RULES if published else []}},
+             "tasks": tasks}]
     path = ROOT / ".cache" / "tdfw-e2e-guard.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(play))
@@ -269,17 +274,29 @@ def test_the_guard_puts_the_rules_back_after_a_flush_a_firewall_reload_and_an_en
         state = json.loads((tmp_path / "state" / "firewall-guard.json").read_text())
         assert state["rules"] == GUARDED and state["interval"] == 1, state
 
-        # Turned off: the guard stops and its state and program go, so it cannot put back rules that change.
-        off = run_guarded(tmp_path, guard=False)
+        # Turned off in the same run that changes the rules (the other client admitted too): the guard stops
+        # first, so it never puts back the rules of its state, and its state and program go.
+        changed = [dict(RULES[0], allow=[APP, OTHER]), RULES[1]]
+        off = run_guarded(tmp_path, guard=False, rules=changed)
         assert off.rc == 0 and off.changed >= 2, off
         assert not alive(pid) and not pidfile.exists(), "the guard still runs"
         assert not (tmp_path / "state" / "firewall-guard.json").exists()
         assert not (tmp_path / "bin" / "firewall-guard").exists()
+        time.sleep(3)
+        assert fetch("other") and fetch("app"), "the old rules are back:\n" + "\n".join(table())
         in_ns("host", "iptables", "-F", CHAIN)
         time.sleep(3)
         assert chain_lines() == [], "something put the rules back"
-        assert run_guarded(tmp_path, guard=False).changed == 1  # the module restores the flushed rules
-        assert run_guarded(tmp_path, guard=False).changed == 0, "a second run without the guard changed something"
+        assert run_guarded(tmp_path, guard=False, rules=changed).changed == 1  # the module restores them
+        again = run_guarded(tmp_path, guard=False, rules=changed)
+        assert again.changed == 0, "a second run without the guard changed something"
+
+        # Guarded again, then the host publishes nothing for other hosts any more: guard and chain go.
+        assert run_guarded(tmp_path).rc == 0 and alive(int(pidfile.read_text()))
+        gone = run_guarded(tmp_path, guard=False, published=False)
+        assert gone.rc == 0 and gone.changed >= 3, gone
+        assert chain_lines() == [] and docker_user() == [] and not pidfile.exists()
+        assert fetch("app") and fetch("other")
     finally:
         sh("start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/5/KILL/2", "--pidfile", str(pidfile),
            "--remove-pidfile", check=False)

@@ -45,8 +45,13 @@ import json, sys
 from ansible.plugins.loader import init_plugin_loader
 init_plugin_loader([sys.argv[1]])  # as ansible-playbook does at its start
 from ansible.executor import module_common
-from ansible_collections.taylordash.ops.plugins.lookup.module_preload import LookupModule
-print(json.dumps({"result": LookupModule().run(["ansible.builtin.ping"]),
+from ansible.plugins.loader import lookup_loader
+LookupModule = lambda: lookup_loader.get("taylordash.ops.module_preload")  # as a run loads it (its options)
+first = LookupModule().run(["ansible.builtin.ping"])
+shipping = hasattr(module_common.recursive_finder, "compiled")
+# Another module: the first call cached ping's payload (without bytecode) for the run.
+print(json.dumps({"result": LookupModule().run(["ansible.builtin.stat"], bytecode=True), "first": first,
+                  "shipping_without_asking": shipping,
                   "trees": sorted(name for name, _ in module_common._compile_module_ast.trees),
                   "compiled": sorted(name for name, _ in module_common.recursive_finder.compiled)}))
 """
@@ -56,7 +61,7 @@ print(json.dumps({"result": LookupModule().run(["ansible.builtin.ping"]),
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     found = json.loads(out.strip().splitlines()[-1])
-    assert found["result"] == [True]
+    assert found["result"] == [True] and found["first"] == [True] and found["shipping_without_asking"] is False
     assert "ansible.module_utils.basic" in found["trees"], found
     assert "ansible/module_utils/basic.py" in found["compiled"], found
 
@@ -113,11 +118,15 @@ def test_a_pyc_of_another_python_version_is_skipped_for_its_source(tmp_path):
     assert _run_from_zip(tmp_path, buffer.getvalue()) == "1"
 
 
-def test_future_flags_of_the_compiling_module_do_not_leak_into_the_pyc(tmp_path):
-    # This test file and module_preload use `from __future__ import ...`; a payload file without it keeps
-    # its own semantics (annotations evaluated at definition).
-    data = _zip([("pkg/__init__.py", b""), ("pkg/mod.py", b"def f(x: int): pass\nVALUE = f.__annotations__['x'].__name__\n")])
-    assert _run_from_zip(tmp_path, data) == "int"
+def test_compiled_without_the_callers_future_flags_or_optimisation(monkeypatch):
+    # A payload file keeps its own semantics: no flag of the compiling module, and its asserts (optimize=0,
+    # whatever -O the controller runs with).
+    calls = []
+    real = compile
+    monkeypatch.setattr(module_preload, "compile", lambda *args, **kwargs: calls.append(kwargs) or real(*args, **kwargs),
+                        raising=False)
+    assert module_preload.pyc("pkg/mod.py", b"assert True\n")
+    assert calls == [{"dont_inherit": True, "optimize": 0}]
 
 
 def test_a_file_is_compiled_once_per_name_and_text():
@@ -128,24 +137,23 @@ def test_a_file_is_compiled_once_per_name_and_text():
     assert list(compiled) == [("a/b.py", __import__("hashlib").sha256(b"X = 1\n").hexdigest())]
 
 
-def test_ship_bytecode_wraps_both_payload_writers_once_and_hands_them_a_zip_that_adds_pycs():
+def test_ship_bytecode_wraps_the_module_utils_writer_once_and_leaves_the_modules_own_file_as_source():
     seen = []
+    module_writer = lambda zf, *rest: seen.append(zf)  # noqa: E731
     fake = types.SimpleNamespace(recursive_finder=lambda name, fqn, data, zf, *rest: seen.append(zf),
-                                 _add_module_to_zip=lambda zf, *rest: seen.append(zf))
+                                 _add_module_to_zip=module_writer)
     assert module_preload.ship_bytecode(fake) is True
-    wrapped = (fake.recursive_finder, fake._add_module_to_zip)
-    assert module_preload.ship_bytecode(fake) is True and (fake.recursive_finder, fake._add_module_to_zip) == wrapped
+    wrapped = fake.recursive_finder
+    assert module_preload.ship_bytecode(fake) is True and fake.recursive_finder is wrapped
+    assert fake._add_module_to_zip is module_writer  # the module's frames keep the payload's path
     with zipfile.ZipFile(io.BytesIO(), "w") as zf:
         fake.recursive_finder("m", "ns.m", b"", zf, None, None)
-        fake._add_module_to_zip(zf, None, "ns.m", b"", "/m.py", None)
-    assert [type(item).__name__ for item in seen] == ["_BytecodeZip", "_BytecodeZip"]
-    assert module_preload.ship_bytecode(types.SimpleNamespace(recursive_finder=print)) is False
+    assert [type(item).__name__ for item in seen] == ["_BytecodeZip"]
+    assert module_preload.ship_bytecode(types.SimpleNamespace()) is False
 
 
-def test_the_pinned_ansible_core_writes_payloads_through_the_functions_it_wraps():
-    # _find_module_utils calls both as module globals, with the zip where ship_bytecode expects it.
+def test_the_pinned_ansible_core_writes_module_utils_through_the_function_it_wraps():
+    # _find_module_utils calls it as a module global, with the zip where ship_bytecode expects it.
     import inspect
     assert "recursive_finder" in module_common._find_module_utils.__code__.co_names
-    assert "_add_module_to_zip" in module_common._find_module_utils.__code__.co_names
     assert list(inspect.signature(module_common.recursive_finder).parameters)[3] == "zf"
-    assert list(inspect.signature(module_common._add_module_to_zip).parameters)[0] == "zf"
