@@ -3,8 +3,9 @@
 # MIT License
 """Read and atomically write a file that holds secrets.
 
-Private to this collection; shared by the ``env_file`` and ``mosquitto_passwd``
-modules.
+Private to this collection; shared by the ``env_file``, ``mosquitto_passwd``,
+``config_files`` and ``docker_user_firewall`` modules (a module without an
+``unsafe_writes`` option writes safely).
 
 ``write_private`` writes through a temporary file created with mode 0600 (by
 ``tempfile.mkstemp``, whatever the umask) in the target's directory, so the
@@ -76,7 +77,7 @@ def write_private(module, target, content, file_args, check=None):
         # atomic_move chmods a newly created file to 0666 & ~umask: keep that private too
         umask = os.umask(0o077)
         try:
-            module.atomic_move(tmp, target, unsafe_writes=module.params["unsafe_writes"], keep_dest_attrs=False)
+            module.atomic_move(tmp, target, unsafe_writes=module.params.get("unsafe_writes", False), keep_dest_attrs=False)
         finally:
             os.umask(umask)
     finally:

@@ -177,9 +177,9 @@ rules:
 
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.taylordash.ops.plugins.module_utils._private_file import read_bytes, write_private
 from ansible_collections.taylordash.ops.plugins.module_utils._docker_user_firewall import (
     DEFAULT_CHAIN,
     FirewallError,
@@ -217,13 +217,10 @@ def read_table(module, binary):
 def guard_state(module, path, content):
     """Write (content) or remove (None) the guard's state file; whether it changed. Nothing in check mode."""
     try:
-        with open(path) as handle:
-            current = handle.read()
-    except FileNotFoundError:
-        current = None
+        current = read_bytes(path)
     except OSError as exc:
         module.fail_json(msg="guard_state: cannot read %s: %s" % (path, exc))
-    if current == content:
+    if current == (None if content is None else content.encode("utf-8")):
         return False
     if module.check_mode:
         return True
@@ -231,14 +228,11 @@ def guard_state(module, path, content):
         if content is None:
             os.unlink(path)
             return True
-        directory = os.path.dirname(path) or "."
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".firewall-guard.")
-        with os.fdopen(handle, "w") as stream:
-            stream.write(content)
-        os.chmod(temporary, 0o644)
-        module.atomic_move(temporary, path)
-    except OSError as exc:
+        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+        file_args = module.load_file_common_arguments(dict(path=path, mode="0644"))
+        write_private(module, path, content, file_args)
+        module.set_fs_attributes_if_different(file_args, True)
+    except Exception as exc:  # noqa: BLE001 - OSError, or atomic_move's plain Exception
         module.fail_json(msg="guard_state: cannot write %s: %s" % (path, exc))
     return True
 

@@ -133,3 +133,24 @@ def test_missing_restore_binary(fake, tmp_path):
     (tmp_path / "iptables-restore").unlink()
     outcome, result = run(fake, {"rules": [PG]})
     assert outcome == "fail" and "has no iptables-restore next to it" in result["msg"]
+
+
+def test_the_guard_state_is_written_before_the_rules_once_then_removed_with_them(fake, tmp_path):
+    import json
+    state = tmp_path / "guard" / "firewall-guard.json"
+    fake(DOCKER, after=APPLIED)
+    outcome, result = run(fake, {"rules": [PG], "guard_state": str(state), "guard_interval": 1}, check=True)
+    assert outcome == "exit" and result["changed"] is True and not state.exists()  # check mode writes nothing
+    outcome, result = run(fake, {"rules": [PG], "guard_state": str(state), "guard_interval": 1})
+    assert outcome == "exit" and result["changed"] is True, result
+    written = json.loads(state.read_text())
+    assert written == {"chain": "TAYLORDASH", "hook": "DOCKER-USER", "rules": PG_LINES, "interval": 1.0}
+    assert oct(state.stat().st_mode & 0o777) == "0o644" and oct(state.parent.stat().st_mode & 0o777) == "0o700"
+    fake(APPLIED)
+    outcome, result = run(fake, {"rules": [PG], "guard_state": str(state), "guard_interval": 1})
+    assert outcome == "exit" and result["changed"] is False, result
+    outcome, result = run(fake, {"rules": [PG], "guard_state": str(state), "guard_interval": 2})
+    assert outcome == "exit" and result["changed"] is True and json.loads(state.read_text())["interval"] == 2.0
+    fake(APPLIED, after=DOCKER)
+    outcome, result = run(fake, {"state": "absent", "guard_state": str(state)})
+    assert outcome == "exit" and result["changed"] is True and not state.exists()
