@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible_collections.taylordash.ops.plugins.module_utils import _backup, _catalogue, _port_plan, _settings
@@ -350,6 +351,19 @@ def _postgres_suites(name, value, values):
     return out
 
 
+def _tls_name(name, value, values):
+    """A certificate's subject alternative name: an IP address, or a DNS name (one label allowed)."""
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return []
+        except ValueError:
+            if HOST_NAME.match(value):
+                return []
+    return ["%s must be a DNS name or an IP address (a name on the data services' certificates); got %s"
+            % (name, _show(value))]
+
+
 def _backup_dir(name, value, values):
     return _settings.directory_errors(name, value, "a directory of its own (it becomes root's, mode 0700)")
 
@@ -377,6 +391,7 @@ RULES = {
     "taylordash_backup_s3": _backup_s3,
     "taylordash_backup_dir": _backup_dir,
     "taylordash_secret_min_length": _at_least(1, " of characters"),
+    "taylordash_tls_extra_names": _each(_tls_name),
     # infrastructure
     "infrastructure_wait_timeout": _at_least(1, " of seconds"),
     "infrastructure_log_lines": _at_least(0),

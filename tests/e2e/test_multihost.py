@@ -161,6 +161,76 @@ def test_postgres_admits_the_app_hosts_only(hosts, deployed):
         assert "%s:9101" % hosts.ip(app) in targets, targets
 
 
+# Run by python in app1's backend container (psycopg and paho, the deployed .env's URLs, the internal CA at
+# /etc/taylordash/tls/ca.crt); argv[1]: another CA's certificate, written to /tmp there.
+DATA_CLIENTS = r"""
+import json, os, sys, tempfile
+from urllib.parse import unquote, urlsplit
+import psycopg
+import paho.mqtt.client as paho
+
+other = tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False)
+other.write(sys.argv[1]); other.close()
+CA = "/etc/taylordash/tls/ca.crt"
+base = os.environ["DATABASE_URL"].split("?")[0]
+mqtt = urlsplit(os.environ["MQTT_URL"])
+
+def pg(params):
+    try:
+        with psycopg.connect(base + "?" + params, connect_timeout=5) as conn:
+            return conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()[0]
+    except Exception as err:
+        return "error: %s" % err
+
+def broker(port, ca):
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client.username_pw_set(unquote(mqtt.username), unquote(mqtt.password))
+    if ca:
+        client.tls_set(ca_certs=ca)
+    try:
+        client.connect(mqtt.hostname, port, 5)
+        for _ in range(30):
+            client.loop(timeout=0.1)
+            if client.is_connected():
+                return "connected"
+        return "no CONNACK"
+    except Exception as err:
+        return "error: %s" % err
+
+print(json.dumps({"url": [os.environ["DATABASE_URL"].split("@")[1], os.environ["MQTT_URL"].split("@")[1]],
+                  "mqtt_scheme": mqtt.scheme,
+                  "pg_plain": pg("sslmode=disable"), "pg_tls": pg("sslmode=verify-full&sslrootcert=" + CA),
+                  "pg_other_ca": pg("sslmode=verify-full&sslrootcert=" + other.name),
+                  "mqtt_tls": broker(mqtt.port, CA), "mqtt_other_ca": broker(mqtt.port, other.name),
+                  "mqtt_plain": broker(1883, None)}))
+"""
+
+
+def test_data_services_between_hosts_take_tls_only(hosts, deployed, tmp_path):
+    """From an app host, PostgreSQL and MQTT on core take TLS only, with the internal CA's certificates for
+    core's address: plaintext is refused (PostgreSQL's hba, plain MQTT on core's loopback only), the deployed
+    clients verify the CA, and a client that trusts another CA refuses core's certificates."""
+    core = hosts.ip("core")
+    other_key, other_ca = tmp_path / "other.key", tmp_path / "other.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(other_key), "-out", str(other_ca), "-days", "1", "-subj", "/CN=another CA",
+                    "-addext", "subjectAltName=IP:%s" % core], check=True, capture_output=True)
+    out = hosts.exec("app1", "docker", "exec", "-i", "taylordash-backend-1", "python", "-", other_ca.read_text(),
+                     input=DATA_CLIENTS)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["url"] == ["%s:5432/taylordash?sslmode=verify-full&sslrootcert=/etc/taylordash/tls/ca.crt" % core,
+                           "%s:8883" % core] and seen["mqtt_scheme"] == "mqtts", seen
+    assert seen["pg_tls"] is True and seen["mqtt_tls"] == "connected", seen
+    assert "no encryption" in seen["pg_plain"], seen
+    assert "certificate verify failed" in seen["pg_other_ca"], seen
+    assert "CERTIFICATE_VERIFY_FAILED" in seen["mqtt_other_ca"], seen
+    assert "Connection refused" in seen["mqtt_plain"] or "Errno 111" in seen["mqtt_plain"], seen
+    # Plain MQTT listens on core's loopback only; MQTT over TLS on every address.
+    listeners = hosts.exec("core", "ss", "-Hltn").stdout
+    assert re.search(r"127[.]0[.]0[.]1:1883\b", listeners) and not re.search(r"0[.]0[.]0[.]0:1883\b", listeners), listeners
+    assert re.search(r"(0[.]0[.]0[.]0|\*):8883\b", listeners), listeners
+
+
 def refused_within(address, port, seconds, what):
     """Seconds until a connection from this machine (in no group) to address:port is dropped again."""
     start = time.monotonic()

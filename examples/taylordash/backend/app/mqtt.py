@@ -4,6 +4,7 @@ Connect, do one thing, disconnect: no long-lived client to reconnect or to share
 uvicorn workers, and a broken broker shows up as an error on the request that needed it.
 """
 
+import os
 import threading
 import uuid
 from contextlib import contextmanager
@@ -53,7 +54,9 @@ def connected(broker, timeout=TIMEOUT, client_prefix="taylordash-api"):
     if broker.username is not None:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        client.tls_set()
+        # MQTT_CA_FILE: the CA that signed the broker's certificate (the deployment's internal CA); unset, the
+        # system's CAs.
+        client.tls_set(ca_certs=os.environ.get("MQTT_CA_FILE") or None)
     answered = threading.Event()
     result = {}
 

@@ -32,3 +32,32 @@ def test_settings_defaults_and_required():
     assert Settings.from_env({"DATABASE_URL": "x", "MQTT_URL": "y", "METRICS_PORT": "0"}).metrics_port == 0
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         Settings.from_env({"MQTT_URL": "mqtt://h"})
+
+
+def test_mqtts_verifies_the_broker_against_mqtt_ca_file(monkeypatch, tmp_path):
+    """mqtts:// hands MQTT_CA_FILE to paho as the only trusted CA (a deployment's internal CA; the multi-host
+    e2e test shows a broker of another CA refused); unset, paho uses the system's CAs."""
+    import ssl
+
+    import paho.mqtt.client as paho
+
+    from app import mqtt
+
+    seen = {}
+    monkeypatch.setattr(paho.Client, "tls_set", lambda self, **kw: seen.update(kw))
+    monkeypatch.setattr(paho.Client, "connect", lambda self, *a, **kw: (_ for _ in ()).throw(OSError("no broker")))
+    monkeypatch.setenv("MQTT_CA_FILE", str(tmp_path / "ca.crt"))
+    try:
+        with mqtt.connected(parse_url("mqtts://u:p@broker"), timeout=0.1):
+            pass
+    except (mqtt.MqttError, OSError, ssl.SSLError):
+        pass
+    assert seen == {"ca_certs": str(tmp_path / "ca.crt")}
+    monkeypatch.delenv("MQTT_CA_FILE")
+    seen.clear()
+    try:
+        with mqtt.connected(parse_url("mqtts://u:p@broker"), timeout=0.1):
+            pass
+    except (mqtt.MqttError, OSError, ssl.SSLError):
+        pass
+    assert seen == {"ca_certs": None}

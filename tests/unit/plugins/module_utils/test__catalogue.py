@@ -142,6 +142,8 @@ PLACEMENT = {"traefik": "proxy", "socket-proxy": "proxy", "backend": "app", "fro
 ENDPOINT_PORTS = {
     "postgres": {"service": "postgres", "target": 5432, "port": 5432},
     "mosquitto": {"service": "mosquitto", "target": 1883, "port": 1883, "public": True},
+    # New with TLS between hosts: other hosts use MQTT over TLS only.
+    "mosquitto-tls": {"service": "mosquitto", "target": 8883, "port": 8883, "public": True},
     "victoriametrics": {"service": "victoriametrics", "target": 8428, "port": 8428},
     "prometheus": {"service": "prometheus", "target": 9090, "port": 9090},
     "alertmanager": {"service": "alertmanager", "target": 9093, "port": 9093},
@@ -161,7 +163,7 @@ ENDPOINT_PORTS = {
     # The backup service's own /metrics (with PostgreSQL on `data`, scraped by Prometheus on `monitoring`).
     "backup-metrics": {"service": "backup", "target": 9188, "port": 9188},
 }
-CONSUMERS = {"postgres": ["backend", "postgres-exporter", "backup"], "mosquitto": ["backend"],
+CONSUMERS = {"postgres": ["backend", "postgres-exporter", "backup"], "mosquitto": [], "mosquitto-tls": ["backend"],
              "victoriametrics": ["prometheus", "grafana"], "prometheus": ["grafana"], "alertmanager": ["prometheus"],
              "traefik-metrics": ["prometheus"], "node-exporter": ["prometheus"], "postgres-exporter": ["prometheus"],
              "minio": ["backend"], "backend": ["traefik"], "backend-metrics": ["prometheus"], "frontend": ["traefik"],
@@ -294,6 +296,7 @@ PORT_MAP = {
     "traefik-web": {"service": "traefik", "target": 80, "public": True},
     "traefik-websecure": {"service": "traefik", "target": 443, "public": True},
     "mosquitto": {"service": "mosquitto", "target": 1883, "public": True},
+    "mosquitto-tls": {"service": "mosquitto", "target": 8883, "public": True},
     "postgres": {"service": "postgres", "target": 5432, "public": False},
     "victoriametrics": {"service": "victoriametrics", "target": 8428, "public": False},
     "prometheus": {"service": "prometheus", "target": 9090, "public": False},
@@ -328,7 +331,7 @@ def test_a_plan_without_the_public_entries_leaves_the_catalogue_valid_and_the_po
     assert catalogue["traefik"]["ports"]["traefik-web"]["port"] is None
     assert c.errors(catalogue) == []
     public = {name for name, spec in c.port_map(catalogue, dev_plan, INFRA).items() if spec["public"]}
-    assert public == {"traefik-web", "traefik-websecure", "mosquitto"}
+    assert public == {"traefik-web", "traefik-websecure", "mosquitto", "mosquitto-tls"}
     assert not {name for name, spec in c.port_map(catalogue, dev_plan, INFRA).items() if not spec["public"]}
 
 

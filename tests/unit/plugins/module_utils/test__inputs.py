@@ -42,6 +42,7 @@ def _render(defaults):
     """The roles' defaults as a run renders them (taylordash_image_source registry, no inventory)."""
     env = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
     env.filters["dirname"] = os.path.dirname
+    env.filters["bool"] = bool
     env.globals["lookup"] = lambda plugin, name: {"HOME": "/root"}[name]
     values = dict(defaults, playbook_dir=os.path.join(ROOT, "playbooks"), role_path=os.path.join(ROOT, "roles", "application"))
     values["taylordash_image_refs"] = dict((name, entry["registry"]) for name, entry in values["taylordash_images"].items())
@@ -131,6 +132,9 @@ ROWS = {
     "taylordash_deploy_dir": Bad("/etc/", "taylordash_deploy_dir: '/etc/' is a system directory (/etc)"),
     "taylordash_domain": Bad("taylordash.local\n", 'taylordash_domain="taylordash.local\\n" is not a valid DNS name'),
     "taylordash_tls": choice("letsencrypt"),
+    "taylordash_tls_extra_names": Bad(["mqtt.example.com", "10.0.0.5", "bad name"],
+                                      "taylordash_tls_extra_names[2] must be a DNS name or an IP address"),
+    "taylordash_mqtt_plaintext_public": BOOL,
     "taylordash_acme_email": Bad("", "taylordash_acme_email is required with taylordash_tls: acme",
                                  also={"taylordash_tls": "acme"}, good="ops@example.com"),
     "taylordash_acme_ca_server": Bad("http://acme.example/directory", "taylordash_acme_ca_server must be an https:// URL"),
