@@ -37,8 +37,8 @@ of repeated-credential and known-default-secret (critical). A credential repeate
 leftover one stays critical: the leftover copy is a copy of something live.
 
 Deviations from and precisions of the design document:
-- exposed-data-port: a data service's port is not exposed when the plan makes it public (port_plan entry of
-  that port with public: true, e.g. mosquitto's 1883) or when the plan publishes it on that very address for
+- exposed-data-port: a data service's port is not exposed when the plan makes it public on that address or
+  on every address (port_plan entry of that port with public: true, e.g. mosquitto's 8883) or when the plan publishes it on that very address for
   callers on other hosts (plan `published`). A port counts as the data service's when the container is the
   service's (compose service label, or its image when the label is no catalogue name) or the native process
   is the service's (process name, as the plan's `processes`); any of that service's published ports counts.
@@ -272,11 +272,13 @@ def _planned_names(plan, port):
 
 
 def _allowed(plan, port, address):
-    """Whether `port` on `address` is as the plan wants it reachable: loopback, a public plan entry, or
-    published on that address for other hosts."""
+    """Whether `port` on `address` is as the plan wants it reachable: loopback, a public plan entry on every
+    address or on that one (plain MQTT's 1883 is public on 127.0.0.1 only), or published on that address for
+    other hosts."""
     if _loopback(address):
         return True
-    if any(entry["port"] == port and entry["public"] for entry in plan["port_plan"].values()):
+    if any(entry["port"] == port and entry["public"] and entry.get("address", "") in ("", "0.0.0.0", "::", address)
+           for entry in plan["port_plan"].values()):
         return True
     return any(p["port"] == port and p["address"] == address for p in plan["published"])
 

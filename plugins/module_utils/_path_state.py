@@ -18,7 +18,7 @@ READ_LIMIT = 1 << 20
 
 
 def path_state(paths, checksum=True, read=()):
-    """{path: {kind: d|f|l|s|other, mode: "0644", uid, gid, sha1 (files, with checksum), text (the regular files
+    """{path: {kind: d|f|l|s|other, mode: "0644", uid, gid, mtime and sha1 (files; sha1 with checksum), text (the regular files
     of `read` up to READ_LIMIT bytes, decoded as UTF-8 with replacement)}}; absent paths left out; l is a
     symbolic link (not followed), s a socket. A path of `read` is read even when `paths` does not name it."""
     state = {}
@@ -34,6 +34,7 @@ def path_state(paths, checksum=True, read=()):
             entry["kind"] = "d"
         elif stat.S_ISREG(info.st_mode):
             entry["kind"] = "f"
+            entry["mtime"] = info.st_mtime
             if checksum:
                 digest = hashlib.sha1()
                 with open(path, "rb") as handle:

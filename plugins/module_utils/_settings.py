@@ -477,6 +477,11 @@ def docker_engine_errors(settings, platforms, facts):
         value = settings.get(name)
         if not isinstance(value, str) or not value.startswith("/") or CONTROL.search(value):
             out.append("%s must be an absolute path on one line (got %s)" % (name, _show(value)))
+    options = settings.get("docker_engine_daemon_options")
+    if isinstance(options, dict) and options.get("iptables") in (False, "false"):
+        out.append("docker_engine_daemon_options.iptables=false: published ports would reach containers through "
+                   "docker-proxy from the network's gateway, so PostgreSQL's host rules would take every other host "
+                   "for the project network (plaintext) and DOCKER-USER would admit no one by address")
     packages = settings.get("docker_engine_python_packages")
     bad = [package for package in packages or [] if not isinstance(package, str) or not DEB_PACKAGE.match(package)]
     if not isinstance(packages, list) or bad:

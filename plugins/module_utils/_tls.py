@@ -61,7 +61,8 @@ def describe(pem):
     aki = extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
     ski = extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
     not_after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-    return {"names": names, "not_after": not_after,
+    return {"names": names, "not_after": not_after, "issuer": cert.issuer.rfc4514_string(),
+            "subject": cert.subject.rfc4514_string(),
             "aki": aki.key_identifier.hex() if aki is not None and aki.key_identifier else "",
             "ski": ski.digest.hex() if ski is not None else ""}
 
@@ -94,11 +95,16 @@ def due(leaves, ca_copies, paths, ca_pem, renew_days, now=None):
         service = leaf["service"]
         cert_state = paths.get(leaf["cert"]) or {}
         found = describe(cert_state.get("text", "")) if cert_state.get("text") else None
-        if not _file_ok(paths.get(leaf["key"]), "0600", leaf.get("uid")):
+        key_state = paths.get(leaf["key"]) or {}
+        if not _file_ok(key_state, "0600", leaf.get("uid")):
             reason = "its key is missing, or not %s's with mode 0600" % leaf.get("uid")
         elif found is None or not _file_ok(cert_state, "0644", leaf.get("uid")):
             reason = "its certificate is missing or unreadable"
-        elif ca is None or found["aki"] != ca["ski"] or not ca["ski"]:
+        elif float(key_state.get("mtime", 0)) > float(cert_state.get("mtime", 0)):
+            # Keys are written before their certificates: a run stopped between the two left a key that the
+            # certificate does not match.
+            reason = "its key is newer than its certificate (an issue that did not finish)"
+        elif ca is None or not ca["ski"] or found["aki"] != ca["ski"] or found["issuer"] != ca["subject"]:
             reason = "its certificate is not signed by the current CA"
         elif sorted(found["names"]) != sorted(leaf["names"]):
             reason = "its names are %s, not %s" % (", ".join(found["names"]), ", ".join(leaf["names"]))

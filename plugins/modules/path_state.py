@@ -60,7 +60,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 paths:
-  description: By path, V(kind) (V(d), V(f), V(l) a link, V(s) a socket or V(other)), V(mode), V(uid), V(gid) and V(sha1) (files), and V(text) for the files of O(read).
+  description: By path, V(kind) (V(d), V(f), V(l) a link, V(s) a socket or V(other)), V(mode), V(uid), V(gid), V(mtime) and V(sha1) (files), and V(text) for the files of O(read).
   returned: always
   type: dict
   sample: {/opt/taylordash/config: {kind: d, mode: "0755", uid: 0, gid: 0}}

@@ -1047,3 +1047,17 @@ def test_the_clean_host_passes_a_critical_gate():
     # What deploy-prod.yml and cleanup.yml leave to the operator: the old tree's readable and unreadable files.
     assert ids(a.gate(report, "warning")) == dict((k, v) for k, v in LEFT_BEHIND.items() if v == "warning")
     assert len(a.gate(report, "info")) == len(CLEAN)
+
+
+@pytest.mark.parametrize("address,exposed", [("0.0.0.0", True), ("10.0.0.5", True), ("127.0.0.1", False)])
+def test_a_public_entry_on_loopback_only_allows_loopback_only(address, exposed):
+    """Plain MQTT is public on 127.0.0.1 only (MQTT over TLS on every address): 1883 on another address is an
+    exposed data port."""
+    ports = dict(PLAN["port_plan"], mosquitto={"port": 1883, "address": "127.0.0.1", "public": True},
+                 **{"mosquitto-tls": {"port": 8883, "address": "", "public": True}})
+    plan = dict(PLAN, port_plan=ports, published=[])
+    facts = dict(_port_case(), containers=[container("taylordash-mosquitto-1", "mosquitto", "eclipse-mosquitto:2",
+                                                     [(address, 1883), ("0.0.0.0", 8883)], project="taylordash")])
+    found = ids(a.findings(facts, plan))
+    assert ("exposed-data-port:mosquitto:1883" in found) is exposed, found
+    assert "exposed-data-port:mosquitto:8883" not in found and "unplanned-public-port:8883" not in found, found

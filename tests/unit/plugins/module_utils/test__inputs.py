@@ -215,9 +215,11 @@ ROWS = {
     "docker_engine_log_max_size": Bad("10m\n", "docker_engine_log_max_size must look like 10m"),
     "docker_engine_log_max_file": Bad(0, "docker_engine_log_max_file must be a whole number of at least 1"),
     "docker_engine_live_restore": BOOL,
-    "docker_engine_daemon_options": Any({"max-concurrent-downloads": 6},
-                                        "extra daemon.json keys merged over the generated ones as given: dockerd "
-                                        "judges its own keys when the role restarts it"),
+    # Extra daemon.json keys merged over the generated ones (dockerd judges its own keys when the role
+    # restarts it), except iptables off: the host rules and the firewall rely on Docker's DNAT.
+    "docker_engine_daemon_options": Bad({"max-concurrent-downloads": 6, "iptables": False},
+                                        "docker_engine_daemon_options.iptables=false: published ports would reach",
+                                        good={"max-concurrent-downloads": 6}),
     # ---------------------------------------------------------------- images
     "images_build_dir": Bad("build/images", "images_build_dir must be an absolute path"),
     "images_debian_suite": Bad("Trixie 13", "images_debian_suite must be a Debian release name"),
@@ -264,6 +266,7 @@ ROWS = {
     "infrastructure_mode": choice("staging"),
     "infrastructure_publish_extra": Bad(["redis"], 'infrastructure_publish_extra: ["redis"] are not internal services'),
     "infrastructure_start": BOOL,
+    "infrastructure_app_follows": BOOL,
     "infrastructure_firewall_guard": BOOL,
     "infrastructure_autoheal_interval": Bad(0, "infrastructure_autoheal_interval must be a whole number of seconds, from 1 to 3600"),
     "infrastructure_autoheal_backoff": Bad(-1, "infrastructure_autoheal_backoff must be a whole number of seconds, 0 or more"),

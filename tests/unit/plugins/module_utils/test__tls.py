@@ -16,8 +16,8 @@ from ansible_collections.taylordash.ops.plugins.module_utils import _tls
 NOW = datetime.datetime(2026, 12, 3, tzinfo=datetime.timezone.utc)
 
 
-def _ca(name="test CA"):
-    key = ec.generate_private_key(ec.SECP256R1())
+def _ca(name="test CA", key=None):
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(NOW - datetime.timedelta(days=1))
@@ -54,8 +54,9 @@ COPY = "/d/tls/ca.crt"
 
 
 def _paths(cert_text, key=None, cert=None, copy=None):
-    return {LEAF["key"]: dict({"kind": "f", "mode": "0600", "uid": 999}, **(key or {})),
-            LEAF["cert"]: dict({"kind": "f", "mode": "0644", "uid": 999, "text": cert_text}, **(cert or {})),
+    return {LEAF["key"]: dict({"kind": "f", "mode": "0600", "uid": 999, "mtime": 100.0}, **(key or {})),
+            LEAF["cert"]: dict({"kind": "f", "mode": "0644", "uid": 999, "mtime": 100.5, "text": cert_text},
+                               **(cert or {})),
             COPY: dict({"kind": "f", "mode": "0644", "uid": 0, "text": CA_PEM}, **(copy or {}))}
 
 
@@ -82,6 +83,10 @@ def test_a_current_certificate_and_copy_need_nothing():
     ("key readable by all", _paths(_leaf(CA, NAMES), key={"mode": "0644"}), "not 999's with mode 0600"),
     ("garbage", _paths("-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n"), "missing or unreadable"),
     ("another CA", _paths(_leaf(_ca("other"), NAMES)), "not signed by the current CA"),
+    # The CA's key kept, its subject changed (proxy_ca_common_name): same key identifier, another issuer.
+    ("CA renamed", _paths(_leaf((CA[0], _ca("renamed", CA[0])[1]), NAMES)), "not signed by the current CA"),
+    # A run stopped between writing the key and writing its certificate.
+    ("key newer", _paths(_leaf(CA, NAMES), key={"mtime": 101.0}), "its key is newer than its certificate"),
     ("other names", _paths(_leaf(CA, ["IP:10.0.0.6", "DNS:postgres"])), "its names are IP:10.0.0.6, DNS:postgres"),
     ("expires soon", _paths(_leaf(CA, NAMES, days=20)), "expires within 30 days"),
 ])
