@@ -237,6 +237,30 @@ def test_stopping_a_service_fires_its_alert_to_the_webhook(stack):
     wait_for(lambda: healthy_services()["node-exporter"] == ("running", "healthy"), 60, what="node-exporter healthy")
 
 
+def test_an_env_change_leaves_the_app_to_the_app_phase_which_replaces_it_once(stack):
+    """A value of .env the app reads changes (the API key here; on the upgrade to TLS between hosts, the
+    database and MQTT URLs, whose CA the old compose file does not mount): with the app phase in the run the
+    core phase leaves the app alone (infrastructure_app_follows) and the app phase replaces it once,
+    start-first, with this release's compose file."""
+    old = read_env()["API_KEY"]
+    new = "Changed%dApiKey0123456789abcdefgh" % os.getpid()
+    before = container_ids()
+    try:
+        run = redeploy(extra_vars={"infrastructure_secrets": {"API_KEY": new}})
+        assert run.rc == 0, run
+        core = run.out.split("TASK [infrastructure : Replace the app containers start-first when .env changed", 1)[1]
+        assert core.split("TASK [", 1)[0].split("\n", 1)[1].lstrip().startswith("skipping:"), run
+        rollout = run.out.split("TASK [application : Roll the app out start-first", 1)[1].split("TASK [", 1)[0]
+        assert "changed:" in rollout, run
+        after = container_ids()
+        assert after["backend"] != before["backend"] and after["postgres"] == before["postgres"]
+        environment = sh("docker", "inspect", "-f", "{{json .Config.Env}}", after["backend"]).stdout
+        assert '"API_KEY=%s"' % new in environment and '"MQTT_CA_FILE=/etc/taylordash/tls/ca.crt"' in environment
+    finally:
+        back = redeploy(extra_vars={"infrastructure_secrets": {"API_KEY": old}})
+    assert back.rc == 0, back
+
+
 def test_check_diff_run_predicts_nothing_and_prints_no_secret(stack):
     run = playbook("deploy-prod.yml", "--check", "--diff")
     assert run.rc == 0, run
