@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: taylordash-ops developers
 # MIT License
-"""tls_names, tls_leaves, tls_current, tls_due: the data services' certificates from the internal CA (module_utils/_tls.py)."""
+"""tls_names, tls_leaves, tls_current, tls_files, tls_due: the data services' certificates from the internal CA (module_utils/_tls.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -44,6 +44,16 @@ def tls_current(leaves, paths, signed=None):
     return out
 
 
+def tls_files(issue, keys, signed, ca_pem, ca_copies):
+    """The files tls.yml writes (see _tls.files): `keys` and `signed` are the registered results of the
+    openssl_privatekey_pipe and x509_certificate_pipe loops over `issue`."""
+    try:
+        return _tls.files(issue, [r["privatekey"] for r in keys.get("results", [])],
+                          [r["certificate"] for r in signed.get("results", [])], ca_pem, ca_copies)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise AnsibleFilterError("tls_files: %s" % err)
+
+
 def tls_due(leaves, ca_copies, paths, ca_pem, renew_days):
     """What a host needs from the CA (see _tls.due): {ca, copies, leaves, why}."""
     if not isinstance(leaves, list) or not isinstance(ca_copies, list) or not isinstance(paths, dict):
@@ -56,4 +66,4 @@ def tls_due(leaves, ca_copies, paths, ca_pem, renew_days):
 
 class FilterModule(object):
     def filters(self):
-        return {"tls_names": tls_names, "tls_leaves": tls_leaves, "tls_current": tls_current, "tls_due": tls_due}
+        return {"tls_names": tls_names, "tls_leaves": tls_leaves, "tls_current": tls_current, "tls_files": tls_files, "tls_due": tls_due}

@@ -15,6 +15,8 @@ __metaclass__ = type
 import datetime
 import ipaddress
 
+from ansible_collections.taylordash.ops.plugins.module_utils import _files
+
 
 def subject_names(address, service, extra=()):
     """The subject alternative names of a data service's certificate on a host, as community.crypto writes
@@ -68,8 +70,22 @@ def describe(pem):
 
 
 def _file_ok(state, mode, uid=None):
-    return (bool(state) and state.get("kind") == "f" and state.get("mode") == mode
-            and (uid is None or int(state.get("uid", -1)) == int(uid)))
+    """A regular file of this mode (and owner), as disk_drift judges it."""
+    return _files.change({"kind": "f", "mode": mode, "uid": uid}, state or None) is None
+
+
+def files(issue, keys, signed, ca_pem, ca_copies):
+    """What tls.yml writes on the host: the CA's certificate into each of `ca_copies` (0644, root's), then
+    each issued service's key (0600) before its certificate (0644), both owned by its uid: due() takes a key
+    newer than its certificate for an issue that did not finish. issue: the leaves issued (in order); keys,
+    signed: the private keys and certificates made for them, in the same order."""
+    if not len(issue) == len(keys) == len(signed):
+        raise ValueError("%d leaves but %d keys and %d certificates" % (len(issue), len(keys), len(signed)))
+    out = [{"path": path, "content": ca_pem, "mode": "0644", "owner": 0} for path in ca_copies]
+    out += [{"path": leaf["key"], "content": key, "mode": "0600", "owner": leaf["uid"]} for leaf, key in zip(issue, keys)]
+    out += [{"path": leaf["cert"], "content": cert, "mode": "0644", "owner": leaf["uid"]}
+            for leaf, cert in zip(issue, signed)]
+    return out
 
 
 def due(leaves, ca_copies, paths, ca_pem, renew_days, now=None):

@@ -117,3 +117,14 @@ def test_describe_reads_names_expiry_and_key_identifiers():
     assert found["names"] == NAMES and found["aki"] == _tls.describe(CA_PEM)["ski"] != ""
     assert found["not_after"] == NOW + datetime.timedelta(days=10)
     assert _tls.describe("not a certificate") is None
+
+
+def test_the_files_are_the_ca_copies_then_every_key_before_every_certificate():
+    mosquitto = dict(LEAF, service="mosquitto", cert="/d/mosquitto/tls/server.crt", key="/d/mosquitto/tls/server.key",
+                     uid=1883)
+    out = _tls.files([LEAF, mosquitto], ["K1", "K2"], ["C1", "C2"], CA_PEM, [COPY])
+    assert [(f["path"], f["content"], f["mode"], f["owner"]) for f in out] == [
+        (COPY, CA_PEM, "0644", 0), (LEAF["key"], "K1", "0600", 999), (mosquitto["key"], "K2", "0600", 1883),
+        (LEAF["cert"], "C1", "0644", 999), (mosquitto["cert"], "C2", "0644", 1883)]
+    with pytest.raises(ValueError):
+        _tls.files([LEAF], [], ["C1"], CA_PEM, [COPY])
