@@ -45,7 +45,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 
 from ansible_collections.taylordash.ops.plugins.module_utils._settings import DNS_NAME
@@ -78,15 +77,26 @@ def merge(services, overrides):
     """The catalogue with each override merged over its entry: dicts merged key by key, recursively, except
     `healthcheck` and `metrics`, which replace; any other value replaces; a null removes the key. An
     override may add a new service."""
-    out = copy.deepcopy(services or {})
+    out = _copy(services or {})
     for name, override in (overrides or {}).items():
         out[name] = _merge(out.get(name, {}), override, top=True)
     return out
 
 
+def _copy(value):
+    """A copy of YAML-shaped data: new dicts and lists, the (immutable) scalars themselves. copy.deepcopy
+    reconstructs every string the caller's data holds (ansible-core's strings carry tags, a subclass of str
+    that deepcopy does not know): most of a no-op run's first check took that."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _merge(base, override, top=False):
     if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
+        return _copy(override)
     out = dict(base)
     for key, value in override.items():
         if value is None:
@@ -94,7 +104,7 @@ def _merge(base, override, top=False):
         elif key in base and not (top and key in WHOLE_KEYS):
             out[key] = _merge(base[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _copy(value)
     return out
 
 
