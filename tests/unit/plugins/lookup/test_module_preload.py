@@ -1,6 +1,7 @@
 """plugins/lookup/module_preload.py: the parse of a module's imports is remembered, and with the ansible-core
 this collection pins the workers' packing goes through the remembered parse."""
 
+import base64
 import importlib.util
 import io
 import json
@@ -157,3 +158,153 @@ def test_the_pinned_ansible_core_writes_module_utils_through_the_function_it_wra
     import inspect
     assert "recursive_finder" in module_common._find_module_utils.__code__.co_names
     assert list(inspect.signature(module_common.recursive_finder).parameters)[3] == "zf"
+
+
+# Payloads kept between runs (persist=true).
+
+def _payload(members):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return base64.b64encode(out.getvalue())
+
+
+def _collection(tmp_path, monkeypatch, text="x = 1\n"):
+    """A collection example.coll in tmp_path, the loader resolving it there; its payload's members."""
+    root = tmp_path / "coll"
+    (root / "plugins" / "module_utils").mkdir(parents=True)
+    (root / "plugins" / "modules").mkdir()
+    (root / "plugins" / "module_utils" / "helper.py").write_text(text)
+    (root / "plugins" / "modules" / "thing.py").write_text("from ..module_utils import helper\n")
+    monkeypatch.setattr(module_preload, "collection_root",
+                        lambda namespace, name: str(root) if (namespace, name) == ("example", "coll") else None)
+    members = {"ansible/__init__.py": "", "ansible/module_utils/basic.py": "",
+               "ansible_collections/__init__.py": "", "ansible_collections/example/__init__.py": "",
+               "ansible_collections/example/coll/plugins/__init__.py": "",
+               "ansible_collections/example/coll/plugins/module_utils/helper.py": text,
+               "ansible_collections/example/coll/plugins/module_utils/helper.pyc": "bytecode",
+               "ansible_collections/example/coll/plugins/modules/thing.py": ""}
+    return root, _payload(members)
+
+
+def _kept(tmp_path, zip_data, name="ansible_collections.example.coll.plugins.modules.thing-ZIP_STORED-none"):
+    built = tmp_path / "run1" / "ansiballz_cache"
+    built.mkdir(parents=True)
+    (built / name).write_bytes(b"pickled payload")
+    store = tmp_path / "store"
+    module_preload.keep_payload(str(store), str(built / name), zip_data, {})
+    return store, name
+
+
+def test_a_kept_payload_records_every_file_it_packed_and_each_roots_directory(tmp_path, monkeypatch):
+    root, zip_data = _collection(tmp_path, monkeypatch)
+    store, name = _kept(tmp_path, zip_data)
+    manifest = json.loads((store / (name + ".json")).read_text())
+    import ansible
+    assert manifest["roots"] == {"ansible": os.path.realpath(os.path.dirname(ansible.__file__)),
+                                 "example.coll": str(root)}
+    helper = str(root / "plugins" / "module_utils" / "helper.py")
+    assert manifest["files"][helper] == [6, os.stat(helper).st_mtime_ns]
+    # A package the collection does not have (ansible-core makes it up): recorded as absent.
+    assert manifest["files"][str(root / "plugins" / "__init__.py")] is None
+    assert not any(path.endswith(".pyc") for path in manifest["files"])  # derived from its source
+    assert (store / name).read_bytes() == b"pickled payload"
+
+
+def test_a_payload_whose_files_are_as_recorded_starts_the_next_runs_cache(tmp_path, monkeypatch):
+    _, zip_data = _collection(tmp_path, monkeypatch)
+    store, name = _kept(tmp_path, zip_data)
+    run_cache = tmp_path / "run2" / "ansiballz_cache"
+    assert module_preload.restore_payloads(str(store), str(run_cache), {}) == [name]
+    assert (run_cache / name).read_bytes() == b"pickled payload"
+    # Already in the run's cache (a worker built it): left alone.
+    assert module_preload.restore_payloads(str(store), str(run_cache), {}) == []
+
+
+def test_a_changed_added_or_moved_file_or_collection_means_the_payload_is_built_again(tmp_path, monkeypatch):
+    root, zip_data = _collection(tmp_path, monkeypatch)
+    store, name = _kept(tmp_path, zip_data)
+
+    def restored():
+        run_cache = tmp_path / ("run-%d" % len(list(tmp_path.iterdir()))) / "ansiballz_cache"
+        return module_preload.restore_payloads(str(store), str(run_cache), {})
+
+    helper = root / "plugins" / "module_utils" / "helper.py"
+    helper.write_text("x = 2\n")  # same size, another modification time
+    os.utime(helper, ns=(1, 1))
+    assert restored() == []
+    store, name = _kept_again(tmp_path, zip_data)
+    assert restored() == [name]
+    (root / "plugins" / "__init__.py").write_text("")  # a file where none was
+    assert restored() == []
+    (root / "plugins" / "__init__.py").unlink()
+    assert restored() == [name]
+    monkeypatch.setattr(module_preload, "collection_root", lambda namespace, name: str(tmp_path / "elsewhere"))
+    assert restored() == []  # the collection now resolves to another directory
+
+
+def _kept_again(tmp_path, zip_data):
+    """Keep the payload again (after its files changed), replacing what the store held."""
+    name = "ansible_collections.example.coll.plugins.modules.thing-ZIP_STORED-none"
+    built = tmp_path / "rebuilt" / "ansiballz_cache"
+    built.mkdir(parents=True, exist_ok=True)
+    (built / name).write_bytes(b"pickled payload")
+    store = tmp_path / "store"
+    module_preload.keep_payload(str(store), str(built / name), zip_data, {})
+    return store, name
+
+
+def test_a_payload_of_an_unknown_root_is_not_kept(tmp_path):
+    zip_data = _payload({"elsewhere/thing.py": ""})
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "x").write_bytes(b"")
+    try:
+        module_preload.keep_payload(str(tmp_path / "store"), str(built / "x"), zip_data, {})
+    except ValueError as exc:
+        assert "elsewhere/thing.py" in str(exc)
+    else:
+        raise AssertionError("kept a payload whose files it cannot check")
+
+
+def test_the_store_is_per_ansible_core_python_and_bytecode(tmp_path):
+    from ansible.release import __version__
+    source = module_preload.payload_store(str(tmp_path / "ansible-local-1"), False)
+    compiled = module_preload.payload_store(str(tmp_path / "ansible-local-1"), True)
+    assert os.path.dirname(source) == str(tmp_path / "taylordash-ansiballz")
+    assert os.path.basename(source).startswith(__version__ + "-py%d%d-" % sys.version_info[:2])
+    assert source != compiled and importlib.util.MAGIC_NUMBER.hex() in compiled
+
+
+def test_persist_wraps_the_payload_writer_once_and_keeps_what_a_worker_builds(tmp_path, monkeypatch):
+    _, zip_data = _collection(tmp_path, monkeypatch)
+    written = []
+
+    class Cached(object):
+        def __init__(self):
+            self.zip_data, self.source_mapping = zip_data, {}
+
+        def dump(self, path):
+            written.append(path)
+            with open(path, "wb") as handle:
+                handle.write(b"payload")
+
+    fake = types.SimpleNamespace(_CachedModule=Cached)
+    local_tmp = tmp_path / "tmp" / "ansible-local-1"
+    (local_tmp / "ansiballz_cache").mkdir(parents=True)
+    assert module_preload.persist_payloads(fake, str(local_tmp), False) is True
+    wrapper = Cached.dump
+    assert module_preload.persist_payloads(fake, str(local_tmp), False) is True and Cached.dump is wrapper
+    Cached().dump(str(local_tmp / "ansiballz_cache" / "mod-ZIP_STORED-none"))
+    store = module_preload.payload_store(str(local_tmp), False)
+    assert sorted(os.listdir(store)) == ["mod-ZIP_STORED-none", "mod-ZIP_STORED-none.json"]
+    assert module_preload.persist_payloads(types.SimpleNamespace(), str(local_tmp), False) is False
+
+
+def test_the_pinned_ansible_core_writes_payloads_through_the_method_it_wraps_and_checks_the_path_first():
+    # _find_module_utils loads a payload from the run's cache when the file exists, else builds it and calls
+    # _CachedModule.dump; should a release do otherwise, this fails and persist is dead weight.
+    source = __import__("inspect").getsource(module_common._find_module_utils)
+    assert "os.path.exists(cached_module_filename)" in source and ".dump(cached_module_filename)" in source
+    assert "'ansiballz_cache'" in source
