@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -54,8 +56,12 @@ def playbook(*args, extra_vars=None, timeout=1800, stack_vars=True):
         cmd += ["-e", "@" + str(STACK_VARS)]
     if extra_vars is not None:
         cmd += ["-e", json.dumps(extra_vars)]
+    started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout, check=False)
+    _runs.append((os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0], time.monotonic() - started,
+                  " ".join([arg for arg in args if not arg.startswith("/tmp")] + sorted(extra_vars or {})),
+                  proc.returncode))
     return Run(proc)
 
 
@@ -85,6 +91,24 @@ def engine():
     """The real engine must answer; the tests never mock it."""
     info = sh("docker", "info", "--format", "{{json .ServerVersion}}")
     return json.loads(info.stdout)
+
+
+# The images the engine's images phase builds (or keeps) on a no-op: base, runtime and two services.
+IMAGES = ["taylordash/debian:13", "taylordash/python:3.13", "taylordash/mosquitto:2.0", "taylordash/postgres:17"]
+
+
+@pytest.fixture(scope="session")
+def mosquitto_rebuilt(engine):
+    """The images phase alone (--tags images) rebuilds mosquitto with a changed build argument, then with its own
+    inputs again: the build in between dangles. Built once for the two tests that read it (which images a changed
+    input rebuilds; cleanup removes only the dangling images it built)."""
+    before = {ref: image_id(ref) for ref in IMAGES}
+    one = [{"name": "mosquitto", "from": ["base"], "args": {"TEST_ONLY_ARG": uuid.uuid4().hex}}]
+    changed = playbook("deploy-prod.yml", "--tags", "images", extra_vars={"images_builds": one})
+    after = {ref: image_id(ref) for ref in IMAGES}
+    restored = playbook("deploy-prod.yml", "--tags", "images")
+    return {"before": before, "changed": changed, "after": after, "restored": restored,
+            "now": {ref: image_id(ref) for ref in IMAGES}}
 
 
 DEPLOY_DIR = Path("/opt/taylordash")
@@ -188,7 +212,11 @@ def pytest_collection_modifyitems(session, config, items):
 # `make test` keeps every test's time, slowest first (setup, call and teardown together, so a shared
 # fixture counts where it is first built) in reports/slowest-e2e.txt; .ci/run prints it.
 SLOWEST = ROOT / "reports" / "slowest-e2e.txt"
+# And every ansible-playbook run (test, seconds, arguments, rc), in the order they ran: how much of a test's
+# time is the playbooks it runs, and which runs a change could save.
+RUNS = ROOT / "reports" / "playbook-runs-e2e.txt"
 _durations = {}
+_runs = []
 
 
 def pytest_runtest_logreport(report):
@@ -203,3 +231,6 @@ def pytest_sessionfinish(session, exitstatus):
     total = sum(_durations.values())
     lines = ["%8.1fs  %s" % (seconds, nodeid) for nodeid, seconds in ranked]
     SLOWEST.write_text("%d tests, %.0fs in all, slowest first:\n%s\n" % (len(ranked), total, "\n".join(lines)))
+    RUNS.write_text("%d ansible-playbook runs, %.0fs in all:\n%s\n" % (
+        len(_runs), sum(run[1] for run in _runs),
+        "\n".join("%7.1fs rc=%s  %s  [%s]" % (seconds, rc, args, test) for test, seconds, args, rc in _runs)))

@@ -27,18 +27,11 @@ def build(tmp_path, tag, content):
 
 
 @pytest.fixture()
-def dangling(tmp_path, engine):
-    """A dangling image this collection built, and a dangling one that only inherits our label."""
-    original = image_id(MOSQUITTO)
-    # The images phase alone: the running containers keep their image, the old build dangles.
-    rebuilt = playbook("deploy-prod.yml", "--tags", "images", extra_vars={
-        "images_builds": [{"name": "mosquitto", "from": ["base"], "args": {"CLEANUP_TEST": uuid.uuid4().hex}}]})
-    assert rebuilt.rc == 0, rebuilt
-    ours_old = image_id(MOSQUITTO)
-    assert ours_old != original
-    restored = playbook("deploy-prod.yml", "--tags", "images")
-    assert restored.rc == 0, restored
-    assert image_id(MOSQUITTO) != ours_old
+def dangling(tmp_path, mosquitto_rebuilt):
+    """A dangling image this collection built (a mosquitto built with a changed argument, then replaced by the
+    build of its own inputs), and a dangling one that only inherits our label."""
+    ours_old = mosquitto_rebuilt["after"][MOSQUITTO]
+    assert mosquitto_rebuilt["restored"].rc == 0 and image_id(MOSQUITTO) != ours_old
     foreign_tag = "example/inherits-our-label-%s:1" % uuid.uuid4().hex[:8]
     foreign_old = build(tmp_path, foreign_tag, "old")
     build(tmp_path, foreign_tag, "new")
@@ -125,11 +118,10 @@ def test_cleanup_brings_stray_project_down_keeps_its_data_and_spares_the_rest(st
 
 def test_volumes_are_deleted_only_when_confirmed(stray):
     name, project, compose, _ = stray
+    # (Without cleanup_remove_volumes_confirm the run is refused before any signal: test_bad_input.py.)
     extra = dict(NO_DEV, cleanup_compose_projects=[{"name": name, "project_src": str(project)}],
                  cleanup_remove_volumes=True)
-    refused = playbook("cleanup.yml", extra_vars=extra)
-    assert refused.rc != 0 and "cleanup_remove_volumes_confirm" in refused.out, refused
-    assert sh(*compose, "ps", "-q").stdout.strip(), "a refused run must change nothing"
+    assert sh(*compose, "ps", "-q").stdout.strip()
     confirmed = playbook("cleanup.yml", extra_vars=dict(extra, cleanup_remove_volumes_confirm="delete-volumes"))
     assert confirmed.rc == 0, confirmed
     assert not exists("volume", name + "_data")

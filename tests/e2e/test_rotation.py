@@ -5,7 +5,7 @@ same rotation id changes nothing."""
 import json
 import os
 
-from conftest import compose, container_ids, playbook, read_env
+from conftest import compose, container_ids, playbook, read_env, sh
 from test_infrastructure import MQTT_IMAGE, SECRETS, on_network, psql
 from test_proxy import DASHBOARD, DOMAIN, curl
 
@@ -41,8 +41,21 @@ def test_a_rotation_changes_the_named_secrets_where_they_are_used_and_only_once(
         assert before[name] not in run.out and after[name] not in run.out, "%s was printed" % name
     assert "rotated %s under %s" % (", ".join(ROTATED), rotation["taylordash_rotation_id"]) in " ".join(run.out.split())
 
+    # Values of .env the app reads changed (on the upgrade to TLS between hosts, the database and MQTT URLs,
+    # whose CA the old compose file does not mount): with the app phase in the run the core phase leaves the
+    # app alone (infrastructure_app_follows) and the app phase replaces it once, start-first, with this
+    # release's compose file. (The core phase alone replaces it: test_infrastructure.py.)
+    core = run.out.split("TASK [infrastructure : Replace the app containers start-first when .env changed", 1)[1]
+    assert core.split("TASK [", 1)[0].split("\n", 1)[1].lstrip().startswith("skipping:"), run
+    rollout = run.out.split("TASK [application : Roll the app out start-first", 1)[1].split("TASK [", 1)[0]
+    assert "changed:" in rollout, run
+    after_ids = container_ids()
+    assert after_ids["backend"] != backend, "the backend should have been replaced with the new key"
+    environment = sh("docker", "inspect", "-f", "{{json .Config.Env}}", after_ids["backend"]).stdout
+    assert '"API_KEY=%s"' % after["API_KEY"] in environment
+    assert '"MQTT_CA_FILE=/etc/taylordash/tls/ca.crt"' in environment
+
     # Each where it is used: the old value is refused there, the new one taken.
-    assert container_ids()["backend"] != backend, "the backend should have been replaced with the new key"
     assert create_project(after["API_KEY"]) == 201
     assert create_project(before["API_KEY"]) in (401, 403)
     assert psql(after["POSTGRES_PASSWORD"], "select 1").returncode == 0
