@@ -29,10 +29,14 @@ description:
   - With O(persist=true) the payloads outlive the run - ansible-core keeps each module's payload (its zip of the
     module and every C(module_utils) file) in the run's own temporary directory, so every run builds every payload
     again, about 0.1 s per module type and 2 s of a no-op deploy. Each payload a worker builds is also kept in
-    C(taylordash-ansiballz) beside that directory (C(~/.ansible/tmp) by default; mode 0700), with the path, size
-    and modification time of every file it packed and the directory of every collection it packed from. Later
-    runs of the same ansible-core and Python start with the kept payloads whose files are all as recorded and
-    whose collections resolve to the same directories; any other is built again, as before.
+    C(taylordash-ansiballz) beside that directory (C(~/.ansible/tmp) by default; a directory only this user can
+    write, else nothing is kept or read), if every file it packed is, byte for byte, the file on disk under
+    ansible-core's install or the collection it belongs to; with the size and modification time of each, the
+    directory each collection resolves to and its C(meta/runtime.yml). Modules of a C(library/) directory and
+    payloads with C(module_utils) of a C(module_utils/) directory are never kept. Later runs of the same
+    ansible-core, Python and bytecode setting start with the kept payloads whose files are all as recorded, whose
+    collections resolve to the same directories and which ansible-core's reader reads; any other is built again,
+    as before.
   - Never fails a run - with an ansible-core whose internals differ it does nothing and returns V(false).
     C(tests/unit/plugins/lookup/test_module_preload.py) checks that it still takes effect with the ansible-core
     this collection pins.
@@ -76,7 +80,9 @@ import io
 import json
 import marshal
 import os
+import pickle
 import sys
+import tempfile
 import zipfile
 
 from ansible.plugins.lookup import LookupBase
@@ -182,24 +188,40 @@ def collection_root(namespace, name):
     return os.path.realpath(locations[0]) if locations else None
 
 
+def _ansible_root():
+    import ansible
+    return os.path.realpath(os.path.dirname(ansible.__file__))
+
+
+def _root(key):
+    return _ansible_root() if key == "ansible" else collection_root(*key.split(".", 1))
+
+
 def source_of(arcname, roots):
     """(root key, file path) of a payload member: ansible/... in ansible-core's install, ansible_collections/ns/name/...
-    in that collection's directory (`roots`: key -> directory, filled as found); None for any other member: a pyc
-    this lookup added (derived from its source), the namespace packages above a collection ansible-core makes up."""
+    in that collection's directory (`roots`: key -> directory, filled as found; ValueError when a collection does
+    not resolve); None for any other member: a pyc this lookup added (derived from its source), the namespace
+    packages above a collection that ansible-core makes up."""
     parts = arcname.split("/")
     if arcname.endswith(".pyc"):
         return None
     if parts[0] == "ansible" and len(parts) > 1:
-        if "ansible" not in roots:
-            import ansible
-            roots["ansible"] = os.path.realpath(os.path.dirname(ansible.__file__))
-        return "ansible", os.path.join(roots["ansible"], *parts[1:])
-    if parts[0] == "ansible_collections" and len(parts) > 3:
-        key = "%s.%s" % (parts[1], parts[2])
-        if key not in roots:
-            roots[key] = collection_root(parts[1], parts[2])
-        return (key, os.path.join(roots[key], *parts[3:])) if roots[key] else None
-    return None
+        key, rest = "ansible", parts[1:]
+    elif parts[0] == "ansible_collections" and len(parts) > 3:
+        key, rest = "%s.%s" % (parts[1], parts[2]), parts[3:]
+    elif parts[0] == "ansible_collections":
+        return None
+    else:
+        raise ValueError("a payload member of no known root: %s" % arcname)
+    if key not in roots:
+        roots[key] = _root(key)
+    if not roots[key]:
+        raise ValueError("%s: collection %s does not resolve" % (arcname, key))
+    return key, os.path.join(roots[key], *rest)
+
+
+# Packages whose text ansible-core writes itself in every payload (of this ansible-core: the store's key).
+_MADE_UP = frozenset(("ansible/__init__.py", "ansible/module_utils/__init__.py"))
 
 
 def _stat(path):
@@ -211,71 +233,104 @@ def _stat(path):
 
 
 def manifest_of(zip_data, roots):
-    """What a payload was built from: every member's file with its size and modification time (None when it is
-    not a file: the namespace packages ansible-core makes up), and the directory of each root."""
-    names = zipfile.ZipFile(io.BytesIO(base64.b64decode(zip_data))).namelist()
+    """What a payload was built from: every member's file with its size and modification time, each root's directory
+    and its collection's meta/runtime.yml (its redirects). Each member must be the file's text now (checked between
+    two stats of the file), or an empty package ansible-core makes up where there is no file (recorded as absent):
+    ValueError otherwise, e.g. a module_utils file from a module_utils/ directory beside a playbook, or a file saved
+    while the payload was built."""
     files = {}
-    used = set()
-    for name in names:
-        found = source_of(name, roots)
-        if found is not None:
-            used.add(found[0])
-            files[found[1]] = _stat(found[1])
-        elif not (name.endswith(".pyc") or name.startswith("ansible_collections/")):
-            raise ValueError("a payload member of no known root: %s" % name)
-    return {"roots": dict((key, roots[key]) for key in sorted(used)), "files": files}
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(zip_data))) as payload:
+        for info in payload.infolist():
+            found = source_of(info.filename, roots)
+            if found is None or info.filename in _MADE_UP:
+                continue
+            path, packed = found[1], payload.read(info)
+            before = _stat(path)
+            if before is None:
+                if packed.strip():
+                    raise ValueError("%s: packed from a file that is not %s" % (info.filename, path))
+                files[path] = None
+                continue
+            with open(path, "rb") as handle:
+                on_disk = handle.read()
+            if on_disk != packed or _stat(path) != before:
+                raise ValueError("%s: %s is not what was packed" % (info.filename, path))
+            files[path] = before
+    used = sorted(set(key for key in roots if roots[key] and any(path.startswith(roots[key] + os.sep) for path in files)))
+    for key in used:
+        if key != "ansible":
+            runtime = os.path.join(roots[key], "meta", "runtime.yml")
+            files[runtime] = _stat(runtime)
+    return {"roots": dict((key, roots[key]) for key in used), "files": files}
 
 
 def manifest_holds(manifest, roots):
     """Whether every root still resolves to its directory and every file is as the manifest records it."""
     for key, directory in manifest.get("roots", {}).items():
         if key not in roots:
-            roots[key] = (os.path.realpath(os.path.dirname(__import__("ansible").__file__)) if key == "ansible"
-                          else collection_root(*key.split(".", 1)))
+            roots[key] = _root(key)
         if roots[key] != directory:
             return False
     return all(_stat(path) == recorded for path, recorded in manifest.get("files", {}).items())
 
 
+def _private_dir(path):
+    """`path` as a directory only this user can use, made if missing; False when it is someone else's or open."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    found = os.stat(path)
+    return found.st_uid == os.getuid() and not found.st_mode & 0o077
+
+
 def _write(path, data):
-    part = "%s.part-%d" % (path, os.getpid())
-    with open(part, "wb") as handle:
-        handle.write(data)
-    os.rename(part, path)
+    handle, part = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".part-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.rename(part, path)
+    except BaseException:
+        if os.path.exists(part):
+            os.unlink(part)
+        raise
 
 
 def keep_payload(store, cached_path, zip_data, roots):
-    """Keep the payload ansible-core just wrote to `cached_path` in `store`, with its manifest."""
+    """Keep the payload ansible-core just wrote to `cached_path` in `store`: one file, its manifest (one line of
+    JSON) then the payload, written with one rename, so a reader never pairs one with another's."""
     manifest = manifest_of(zip_data, roots)
-    os.makedirs(store, mode=0o700, exist_ok=True)
-    name = os.path.basename(cached_path)
+    if not (_private_dir(os.path.dirname(store)) and _private_dir(store)):
+        return
     with open(cached_path, "rb") as handle:
-        _write(os.path.join(store, name), handle.read())
-    _write(os.path.join(store, name + ".json"), json.dumps(manifest, sort_keys=True).encode("utf-8"))
+        data = handle.read()
+    entry = json.dumps(manifest, sort_keys=True).encode("utf-8") + b"\n" + data
+    _write(os.path.join(store, os.path.basename(cached_path) + ".kept"), entry)
 
 
-def restore_payloads(store, run_cache, roots):
-    """Copy every kept payload whose manifest still holds into this run's cache; the names restored."""
+def restore_payloads(store, run_cache, roots, load=None):
+    """Copy every kept payload whose manifest still holds (and that `load`, ansible-core's reader of a payload,
+    reads) into this run's cache; the names restored. A store someone else could write is not read."""
     restored = []
     try:
+        if not (_private_dir(os.path.dirname(store)) and _private_dir(store)):
+            return restored
         entries = sorted(os.listdir(store))
     except OSError:
         return restored
     for entry in entries:
-        if not entry.endswith(".json") or ".part-" in entry:
+        if not entry.endswith(".kept"):
             continue
-        name = entry[:-len(".json")]
+        name = entry[:-len(".kept")]
         try:
             with open(os.path.join(store, entry), "rb") as handle:
-                manifest = json.loads(handle.read().decode("utf-8"))
+                header, _, data = handle.read().partition(b"\n")
+            manifest = json.loads(header.decode("utf-8"))
             if not manifest_holds(manifest, roots) or os.path.exists(os.path.join(run_cache, name)):
                 continue
-            with open(os.path.join(store, name), "rb") as handle:
-                data = handle.read()
+            if load is not None:
+                load(data)
             os.makedirs(run_cache, exist_ok=True)
             _write(os.path.join(run_cache, name), data)
             restored.append(name)
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - speed only: an entry that does not read is built again
             continue
     return restored
 
@@ -288,25 +343,34 @@ def payload_store(local_tmp, bytecode):
     return os.path.join(os.path.dirname(os.path.realpath(local_tmp)), "taylordash-ansiballz", key)
 
 
-def persist_payloads(module_common, local_tmp, bytecode):
+def persist_payloads(module_common, local_tmp):
     """Start this run's payload cache from the kept payloads that still hold, and keep every payload a worker
-    builds from now on (module_common._CachedModule.dump, which writes it); True when it does (now or already)."""
+    builds from now on (module_common._CachedModule.dump, which writes it); True when it does (now or already).
+    Modules of a playbook's or role's library/ (ansible.legacy.*) are never kept: their files are the playbook's."""
     cached = getattr(module_common, "_CachedModule", None)
     original = getattr(cached, "dump", None)
     if not callable(original):
         return False
     if getattr(original, _PERSISTS, False):
         return True
-    store = payload_store(local_tmp, bytecode)
+
+    def ships():
+        return bool(getattr(getattr(module_common, "recursive_finder", None), _SHIPS, False))
+
+    def load(data):
+        if not isinstance(pickle.loads(data), cached):
+            raise ValueError("not a payload")
+
     run_cache = os.path.join(local_tmp, "ansiballz_cache")
     roots = {}
-    restore_payloads(store, run_cache, roots)
+    restore_payloads(payload_store(local_tmp, ships()), run_cache, roots, load)
 
     def dump(self, path):
         original(self, path)
         try:
-            if not getattr(self, "source_mapping", None) and os.path.dirname(path) == run_cache:
-                keep_payload(store, path, self.zip_data, roots)
+            if (not getattr(self, "source_mapping", None) and os.path.dirname(path) == run_cache
+                    and not os.path.basename(path).startswith("ansible.legacy.")):
+                keep_payload(payload_store(local_tmp, ships()), path, self.zip_data, roots)
         except Exception:  # noqa: BLE001 - speed only: a payload not kept is built again next run
             pass
 
@@ -331,8 +395,7 @@ class LookupModule(LookupBase):
                 return [False]
             if self.get_option("persist"):
                 from ansible import constants
-                persist_payloads(module_common, constants.DEFAULT_LOCAL_TMP,
-                                 getattr(module_common.recursive_finder, _SHIPS, False))
+                persist_payloads(module_common, constants.DEFAULT_LOCAL_TMP)
         except Exception:  # noqa: BLE001 - speed only: whatever changed in ansible-core, the run goes on as before
             return [False]
         for name in terms:

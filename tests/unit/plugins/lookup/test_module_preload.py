@@ -170,37 +170,52 @@ def _payload(members):
     return base64.b64encode(out.getvalue())
 
 
+NAME = "ansible_collections.example.coll.plugins.modules.thing-ZIP_STORED-none"
+
+
 def _collection(tmp_path, monkeypatch, text="x = 1\n"):
-    """A collection example.coll in tmp_path, the loader resolving it there; its payload's members."""
+    """A collection example.coll in tmp_path, the loader resolving it there; its payload (with ansible-core's own
+    __init__.py and basic.py as they are, the namespace packages ansible-core makes up, and a pyc)."""
     root = tmp_path / "coll"
     (root / "plugins" / "module_utils").mkdir(parents=True)
     (root / "plugins" / "modules").mkdir()
+    (root / "meta").mkdir()
+    (root / "meta" / "runtime.yml").write_text("requires_ansible: '>=2.19'\n")
     (root / "plugins" / "module_utils" / "helper.py").write_text(text)
     (root / "plugins" / "modules" / "thing.py").write_text("from ..module_utils import helper\n")
     monkeypatch.setattr(module_preload, "collection_root",
                         lambda namespace, name: str(root) if (namespace, name) == ("example", "coll") else None)
-    members = {"ansible/__init__.py": "", "ansible/module_utils/basic.py": "",
+    ansible_dir = os.path.dirname(__import__("ansible").__file__)
+    members = {"ansible/__init__.py": open(os.path.join(ansible_dir, "__init__.py"), "rb").read(),
+               "ansible/module_utils/basic.py": open(os.path.join(ansible_dir, "module_utils", "basic.py"), "rb").read(),
                "ansible_collections/__init__.py": "", "ansible_collections/example/__init__.py": "",
                "ansible_collections/example/coll/plugins/__init__.py": "",
                "ansible_collections/example/coll/plugins/module_utils/helper.py": text,
                "ansible_collections/example/coll/plugins/module_utils/helper.pyc": "bytecode",
-               "ansible_collections/example/coll/plugins/modules/thing.py": ""}
-    return root, _payload(members)
+               "ansible_collections/example/coll/plugins/modules/thing.py": "from ..module_utils import helper\n"}
+    return root, members
 
 
-def _kept(tmp_path, zip_data, name="ansible_collections.example.coll.plugins.modules.thing-ZIP_STORED-none"):
-    built = tmp_path / "run1" / "ansiballz_cache"
+def _keep(tmp_path, members, name=NAME):
+    """Keep a payload as a worker would, after ansible-core wrote it to the run's cache; the store."""
+    built = tmp_path / ("run-%d" % len(list(tmp_path.iterdir()))) / "ansiballz_cache"
     built.mkdir(parents=True)
     (built / name).write_bytes(b"pickled payload")
-    store = tmp_path / "store"
-    module_preload.keep_payload(str(store), str(built / name), zip_data, {})
-    return store, name
+    store = tmp_path / "tmp" / "taylordash-ansiballz" / "key"
+    module_preload.keep_payload(str(store), str(built / name), _payload(members), {})
+    return store
+
+
+def _restored(tmp_path, store, load=None):
+    run_cache = tmp_path / ("run-%d" % len(list(tmp_path.iterdir()))) / "ansiballz_cache"
+    return module_preload.restore_payloads(str(store), str(run_cache), {}, load), run_cache
 
 
 def test_a_kept_payload_records_every_file_it_packed_and_each_roots_directory(tmp_path, monkeypatch):
-    root, zip_data = _collection(tmp_path, monkeypatch)
-    store, name = _kept(tmp_path, zip_data)
-    manifest = json.loads((store / (name + ".json")).read_text())
+    root, members = _collection(tmp_path, monkeypatch)
+    store = _keep(tmp_path, members)
+    header, _, data = (store / (NAME + ".kept")).read_bytes().partition(b"\n")
+    manifest = json.loads(header)
     import ansible
     assert manifest["roots"] == {"ansible": os.path.realpath(os.path.dirname(ansible.__file__)),
                                  "example.coll": str(root)}
@@ -208,64 +223,66 @@ def test_a_kept_payload_records_every_file_it_packed_and_each_roots_directory(tm
     assert manifest["files"][helper] == [6, os.stat(helper).st_mtime_ns]
     # A package the collection does not have (ansible-core makes it up): recorded as absent.
     assert manifest["files"][str(root / "plugins" / "__init__.py")] is None
+    assert manifest["files"][str(root / "meta" / "runtime.yml")] is not None  # the collection's redirects
     assert not any(path.endswith(".pyc") for path in manifest["files"])  # derived from its source
-    assert (store / name).read_bytes() == b"pickled payload"
+    assert data == b"pickled payload"
+    assert oct((store).stat().st_mode & 0o777) == "0o700" and oct(store.parent.stat().st_mode & 0o777) == "0o700"
 
 
 def test_a_payload_whose_files_are_as_recorded_starts_the_next_runs_cache(tmp_path, monkeypatch):
-    _, zip_data = _collection(tmp_path, monkeypatch)
-    store, name = _kept(tmp_path, zip_data)
-    run_cache = tmp_path / "run2" / "ansiballz_cache"
-    assert module_preload.restore_payloads(str(store), str(run_cache), {}) == [name]
-    assert (run_cache / name).read_bytes() == b"pickled payload"
+    _, members = _collection(tmp_path, monkeypatch)
+    store = _keep(tmp_path, members)
+    names, run_cache = _restored(tmp_path, store)
+    assert names == [NAME] and (run_cache / NAME).read_bytes() == b"pickled payload"
     # Already in the run's cache (a worker built it): left alone.
     assert module_preload.restore_payloads(str(store), str(run_cache), {}) == []
+    # One that ansible-core's reader does not read is built again.
+    assert _restored(tmp_path, store, load=lambda data: (_ for _ in ()).throw(ValueError("bad pickle")))[0] == []
 
 
 def test_a_changed_added_or_moved_file_or_collection_means_the_payload_is_built_again(tmp_path, monkeypatch):
-    root, zip_data = _collection(tmp_path, monkeypatch)
-    store, name = _kept(tmp_path, zip_data)
-
-    def restored():
-        run_cache = tmp_path / ("run-%d" % len(list(tmp_path.iterdir()))) / "ansiballz_cache"
-        return module_preload.restore_payloads(str(store), str(run_cache), {})
-
+    root, members = _collection(tmp_path, monkeypatch)
+    store = _keep(tmp_path, members)
     helper = root / "plugins" / "module_utils" / "helper.py"
-    helper.write_text("x = 2\n")  # same size, another modification time
-    os.utime(helper, ns=(1, 1))
-    assert restored() == []
-    store, name = _kept_again(tmp_path, zip_data)
-    assert restored() == [name]
+    os.utime(helper, ns=(1, 1))  # same size and text, another modification time
+    assert _restored(tmp_path, store)[0] == []
+    store = _keep(tmp_path, members)
+    assert _restored(tmp_path, store)[0] == [NAME]
     (root / "plugins" / "__init__.py").write_text("")  # a file where none was
-    assert restored() == []
+    assert _restored(tmp_path, store)[0] == []
     (root / "plugins" / "__init__.py").unlink()
-    assert restored() == [name]
+    (root / "meta" / "runtime.yml").write_text("plugin_routing: {}\n")  # other redirects
+    assert _restored(tmp_path, store)[0] == []
+    store = _keep(tmp_path, members)
+    assert _restored(tmp_path, store)[0] == [NAME]
     monkeypatch.setattr(module_preload, "collection_root", lambda namespace, name: str(tmp_path / "elsewhere"))
-    assert restored() == []  # the collection now resolves to another directory
+    assert _restored(tmp_path, store)[0] == []  # the collection now resolves to another directory
 
 
-def _kept_again(tmp_path, zip_data):
-    """Keep the payload again (after its files changed), replacing what the store held."""
-    name = "ansible_collections.example.coll.plugins.modules.thing-ZIP_STORED-none"
-    built = tmp_path / "rebuilt" / "ansiballz_cache"
-    built.mkdir(parents=True, exist_ok=True)
-    (built / name).write_bytes(b"pickled payload")
-    store = tmp_path / "store"
-    module_preload.keep_payload(str(store), str(built / name), zip_data, {})
-    return store, name
+def test_a_payload_not_built_from_the_files_on_disk_is_not_kept(tmp_path, monkeypatch):
+    root, members = _collection(tmp_path, monkeypatch)
+    for other in [
+            dict(members, **{"ansible_collections/example/coll/plugins/module_utils/helper.py": "x = 2\n"}),  # saved since
+            dict(members, **{"ansible/module_utils/mine.py": "y = 1\n"}),  # a playbook's module_utils/ directory
+            dict(members, **{"ansible/legacy/foo.py": "z = 1\n"}),  # a playbook's library/ module
+            dict(members, **{"ansible_collections/other/coll/plugins/module_utils/x.py": ""}),  # does not resolve
+            dict(members, **{"elsewhere/thing.py": ""})]:
+        try:
+            module_preload.keep_payload(str(tmp_path / "store"), str(tmp_path / "unused"), _payload(other), {})
+        except ValueError:
+            continue
+        raise AssertionError("kept a payload whose files it cannot check: %s" % sorted(other))
+    assert not (tmp_path / "store").exists()
 
 
-def test_a_payload_of_an_unknown_root_is_not_kept(tmp_path):
-    zip_data = _payload({"elsewhere/thing.py": ""})
-    built = tmp_path / "built"
-    built.mkdir()
-    (built / "x").write_bytes(b"")
-    try:
-        module_preload.keep_payload(str(tmp_path / "store"), str(built / "x"), zip_data, {})
-    except ValueError as exc:
-        assert "elsewhere/thing.py" in str(exc)
-    else:
-        raise AssertionError("kept a payload whose files it cannot check")
+def test_a_store_another_user_could_write_is_neither_read_nor_written(tmp_path, monkeypatch):
+    _, members = _collection(tmp_path, monkeypatch)
+    store = _keep(tmp_path, members)
+    store.chmod(0o777)
+    assert _restored(tmp_path, store)[0] == []
+    (store / (NAME + ".kept")).unlink()
+    _keep(tmp_path, members)
+    assert not (store / (NAME + ".kept")).exists()
 
 
 def test_the_store_is_per_ansible_core_python_and_bytecode(tmp_path):
@@ -277,29 +294,68 @@ def test_the_store_is_per_ansible_core_python_and_bytecode(tmp_path):
     assert source != compiled and importlib.util.MAGIC_NUMBER.hex() in compiled
 
 
-def test_persist_wraps_the_payload_writer_once_and_keeps_what_a_worker_builds(tmp_path, monkeypatch):
-    _, zip_data = _collection(tmp_path, monkeypatch)
-    written = []
+def test_persist_wraps_the_payload_writer_once_and_keeps_what_a_worker_builds_but_a_library_module(tmp_path, monkeypatch):
+    _, members = _collection(tmp_path, monkeypatch)
 
     class Cached(object):
         def __init__(self):
-            self.zip_data, self.source_mapping = zip_data, {}
+            self.zip_data, self.source_mapping = _payload(members), {}
 
         def dump(self, path):
-            written.append(path)
             with open(path, "wb") as handle:
                 handle.write(b"payload")
 
-    fake = types.SimpleNamespace(_CachedModule=Cached)
+    fake = types.SimpleNamespace(_CachedModule=Cached, recursive_finder=lambda: None)
     local_tmp = tmp_path / "tmp" / "ansible-local-1"
     (local_tmp / "ansiballz_cache").mkdir(parents=True)
-    assert module_preload.persist_payloads(fake, str(local_tmp), False) is True
+    assert module_preload.persist_payloads(fake, str(local_tmp)) is True
     wrapper = Cached.dump
-    assert module_preload.persist_payloads(fake, str(local_tmp), False) is True and Cached.dump is wrapper
+    assert module_preload.persist_payloads(fake, str(local_tmp)) is True and Cached.dump is wrapper
     Cached().dump(str(local_tmp / "ansiballz_cache" / "mod-ZIP_STORED-none"))
+    Cached().dump(str(local_tmp / "ansiballz_cache" / "ansible.legacy.foo-ZIP_STORED-none"))
     store = module_preload.payload_store(str(local_tmp), False)
-    assert sorted(os.listdir(store)) == ["mod-ZIP_STORED-none", "mod-ZIP_STORED-none.json"]
-    assert module_preload.persist_payloads(types.SimpleNamespace(), str(local_tmp), False) is False
+    assert sorted(os.listdir(store)) == ["mod-ZIP_STORED-none.kept"]
+    # With bytecode shipped from then on, its payloads go to the bytecode store.
+    setattr(fake.recursive_finder, "_taylordash_ships_bytecode", True)
+    Cached().dump(str(local_tmp / "ansiballz_cache" / "other-ZIP_STORED-none"))
+    assert sorted(os.listdir(module_preload.payload_store(str(local_tmp), True))) == ["other-ZIP_STORED-none.kept"]
+    assert module_preload.persist_payloads(types.SimpleNamespace(), str(local_tmp)) is False
+
+
+def test_real_payloads_are_kept_by_one_run_and_start_the_next_ones_cache(tmp_path):
+    # Two child processes, as two runs: each initialises the plugin loader as ansible-playbook does, calls the
+    # lookup with persist=true (the second finds the first's payloads), then packs two modules as a worker would.
+    script = """
+import json, os, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible import constants
+from ansible.executor import module_common
+from ansible.plugins.loader import lookup_loader, module_loader
+from ansible.template import Templar
+from ansible.parsing.dataloader import DataLoader
+cache = os.path.join(constants.DEFAULT_LOCAL_TMP, "ansiballz_cache")
+lookup_loader.get("taylordash.ops.module_preload").run([], persist=True)
+restored = sorted(os.listdir(cache)) if os.path.isdir(cache) else []
+for name in ["ansible.builtin.ping", "taylordash.ops.path_state"]:
+    found = module_loader.find_plugin_with_context(name)
+    module_common.modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path,
+                                module_args={}, templar=Templar(loader=DataLoader()),
+                                task_vars={"ansible_python_interpreter": sys.executable})
+print(json.dumps({"restored": restored, "store": sorted(os.listdir(os.path.join(os.path.dirname(
+    constants.DEFAULT_LOCAL_TMP), "taylordash-ansiballz")))}))
+"""
+    collections = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, "collections"))
+    env = dict(os.environ, PYTHONPATH=collections, ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script, collections], capture_output=True, text=True, env=env,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert runs[0]["restored"] == [] and len(runs[0]["store"]) == 1
+    assert sorted(name.split("-")[0] for name in runs[1]["restored"]) == [
+        "ansible.modules.ping", "ansible_collections.taylordash.ops.plugins.modules.path_state"], runs
 
 
 def test_the_pinned_ansible_core_writes_payloads_through_the_method_it_wraps_and_checks_the_path_first():

@@ -167,6 +167,7 @@ ROWS = {
     "taylordash_rotation_id": Bad("../q4", "taylordash_rotation_id must name the rotation",
                                   also={"taylordash_rotate_secrets": ["API_KEY"]}, good="2026-q4"),
     "taylordash_build_on_controller": BOOL,
+    "taylordash_payload_cache": BOOL,
     "taylordash_template_dirs": Bad([""], "taylordash_template_dirs[0] must be non-empty text on one line"),
     "taylordash_serial": Bad(0, "taylordash_serial must be a whole number of hosts (1 or more) or a percentage"),
     "taylordash_secrets_source": choice("vault"),
