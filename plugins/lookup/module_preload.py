@@ -193,8 +193,11 @@ def _ansible_root():
     return os.path.realpath(os.path.dirname(ansible.__file__))
 
 
-def _root(key):
-    return _ansible_root() if key == "ansible" else collection_root(*key.split(".", 1))
+def _resolved(key, roots):
+    """The directory of root `key` (ansible, or a collection ns.name), resolved once per run into `roots`."""
+    if key not in roots:
+        roots[key] = _ansible_root() if key == "ansible" else collection_root(*key.split(".", 1))
+    return roots[key]
 
 
 def source_of(arcname, roots):
@@ -213,9 +216,7 @@ def source_of(arcname, roots):
         return None
     else:
         raise ValueError("a payload member of no known root: %s" % arcname)
-    if key not in roots:
-        roots[key] = _root(key)
-    if not roots[key]:
+    if not _resolved(key, roots):
         raise ValueError("%s: collection %s does not resolve" % (arcname, key))
     return key, os.path.join(roots[key], *rest)
 
@@ -238,12 +239,13 @@ def manifest_of(zip_data, roots):
     two stats of the file), or an empty package ansible-core makes up where there is no file (recorded as absent):
     ValueError otherwise, e.g. a module_utils file from a module_utils/ directory beside a playbook, or a file saved
     while the payload was built."""
-    files = {}
+    files, used = {}, set()
     with zipfile.ZipFile(io.BytesIO(base64.b64decode(zip_data))) as payload:
         for info in payload.infolist():
             found = source_of(info.filename, roots)
             if found is None or info.filename in _MADE_UP:
                 continue
+            used.add(found[0])
             path, packed = found[1], payload.read(info)
             before = _stat(path)
             if before is None:
@@ -256,20 +258,17 @@ def manifest_of(zip_data, roots):
             if on_disk != packed or _stat(path) != before:
                 raise ValueError("%s: %s is not what was packed" % (info.filename, path))
             files[path] = before
-    used = sorted(set(key for key in roots if roots[key] and any(path.startswith(roots[key] + os.sep) for path in files)))
     for key in used:
         if key != "ansible":
             runtime = os.path.join(roots[key], "meta", "runtime.yml")
             files[runtime] = _stat(runtime)
-    return {"roots": dict((key, roots[key]) for key in used), "files": files}
+    return {"roots": dict((key, roots[key]) for key in sorted(used)), "files": files}
 
 
 def manifest_holds(manifest, roots):
     """Whether every root still resolves to its directory and every file is as the manifest records it."""
     for key, directory in manifest.get("roots", {}).items():
-        if key not in roots:
-            roots[key] = _root(key)
-        if roots[key] != directory:
+        if _resolved(key, roots) != directory:
             return False
     return all(_stat(path) == recorded for path, recorded in manifest.get("files", {}).items())
 
@@ -279,6 +278,11 @@ def _private_dir(path):
     os.makedirs(path, mode=0o700, exist_ok=True)
     found = os.stat(path)
     return found.st_uid == os.getuid() and not found.st_mode & 0o077
+
+
+def _private_store(store):
+    """Whether the store and the directory above it are this user's only (made if missing)."""
+    return _private_dir(os.path.dirname(store)) and _private_dir(store)
 
 
 def _write(path, data):
@@ -297,7 +301,7 @@ def keep_payload(store, cached_path, zip_data, roots):
     """Keep the payload ansible-core just wrote to `cached_path` in `store`: one file, its manifest (one line of
     JSON) then the payload, written with one rename, so a reader never pairs one with another's."""
     manifest = manifest_of(zip_data, roots)
-    if not (_private_dir(os.path.dirname(store)) and _private_dir(store)):
+    if not _private_store(store):
         return
     with open(cached_path, "rb") as handle:
         data = handle.read()
@@ -310,7 +314,7 @@ def restore_payloads(store, run_cache, roots, load=None):
     reads) into this run's cache; the names restored. A store someone else could write is not read."""
     restored = []
     try:
-        if not (_private_dir(os.path.dirname(store)) and _private_dir(store)):
+        if not _private_store(store):
             return restored
         entries = sorted(os.listdir(store))
     except OSError:
