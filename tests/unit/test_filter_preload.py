@@ -1,10 +1,12 @@
-"""The taylordash role's validate entry point names one filter of every filter file of the collection in a
-meta task's condition, compiled in ansible-playbook's main process, so that no forked worker loads them again."""
+"""The taylordash role's preload (the first task of its validate entry point) names one filter of every filter
+file of the collection in a meta task's condition, compiled in ansible-playbook's main process, so that no forked
+worker loads them again; deploy-prod.yml runs it before it gathers facts."""
 
 import ast
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,9 +22,11 @@ def _filters_of(path):
 
 
 def test_every_filter_file_is_loaded_by_the_preload_task():
-    tasks = yaml.safe_load((ROOT / "roles" / "taylordash" / "tasks" / "validate.yml").read_text())
+    tasks = yaml.safe_load((ROOT / "roles" / "taylordash" / "tasks" / "preload.yml").read_text())
     preload = [t for t in tasks if t.get("ansible.builtin.meta") == "flush_handlers"]
-    assert len(preload) == 1 and tasks.index(preload[0]) == 0, "the preload is the first task of validate.yml"
+    assert len(preload) == 1 and len(tasks) == 1, "preload.yml is the one preload task"
+    validate = yaml.safe_load((ROOT / "roles" / "taylordash" / "tasks" / "validate.yml").read_text())
+    assert validate[0].get("ansible.builtin.import_tasks") == "preload.yml", "the preload is validate.yml's first task"
     # First the modules' imports are parsed (the lookup is called), then the filters are resolved, never called.
     modules, _, condition = preload[0]["when"].partition(" or ")
     assert modules.startswith("(lookup('taylordash.ops.module_preload', ") and modules.endswith(" and false)"), modules
@@ -36,3 +40,16 @@ def test_every_filter_file_is_loaded_by_the_preload_task():
         assert filters & named, "%s: name one of %s in the preload task" % (path.name, sorted(filters))
     every = set().union(*(_filters_of(path) for path in files))
     assert named <= every, named - every
+
+
+@pytest.mark.parametrize("name", ["deploy-prod.yml", "deploy-dev.yml"])
+def test_the_deploys_preload_before_their_deploy_play_gathers_facts(name):
+    plays = yaml.safe_load((ROOT / "playbooks" / name).read_text())
+    first, deploy = plays[0], plays[1]
+    assert first["gather_facts"] is False and deploy["gather_facts"] is True
+    task = first["tasks"][0]
+    assert task["ansible.builtin.import_role"] == {"name": "taylordash", "tasks_from": "preload",
+                                                  "rolespec_validate": False}
+    # Bytecode only when every host of the run is reached by the local connection, as in the deploy play.
+    assert task["vars"] == {"_taylordash_preload_hosts": "{{ groups['all'] }}"}
+    assert task["tags"] == ["always"]
