@@ -49,7 +49,7 @@ options:
     description:
       - Ship the bytecode of each C(module_utils) file in the payloads. Worth it only when the hosts run the
         controller's Python (the local connection); on others the payload is larger (about 0.5 MB more per module
-        run) for nothing. Decided for the whole run at the first call that sets it.
+        run) for nothing. Decided for the whole run by its first call; later calls keep that setting.
     type: bool
     default: false
   persist:
@@ -90,6 +90,7 @@ from ansible.plugins.lookup import LookupBase
 _MARK = "_taylordash_remembers"
 _SHIPS = "_taylordash_ships_bytecode"
 _PERSISTS = "_taylordash_persists_payloads"
+_BYTECODE = "_taylordash_bytecode"
 # An unchecked hash-based pyc (PEP 552): the importer neither stats nor hashes the source it sits next to.
 _UNCHECKED_HASH = (1).to_bytes(4, "little")
 
@@ -395,7 +396,11 @@ class LookupModule(LookupBase):
         try:
             if not remember_parses(module_common):
                 return [False]
-            if self.get_option("bytecode") and not ship_bytecode(module_common):
+            # The first call decides for the whole run, either way: the payloads kept and restored (persist) are
+            # those of one setting, and a later call of another play must not switch it halfway.
+            if getattr(module_common, _BYTECODE, None) is None:
+                setattr(module_common, _BYTECODE, bool(self.get_option("bytecode")))
+            if getattr(module_common, _BYTECODE) and not ship_bytecode(module_common):
                 return [False]
             if self.get_option("persist"):
                 from ansible import constants

@@ -1,6 +1,6 @@
 """The taylordash role's preload (the first task of its validate entry point) names one filter of every filter
 file of the collection in a meta task's condition, compiled in ansible-playbook's main process, so that no forked
-worker loads them again; deploy-prod.yml runs it before it gathers facts."""
+worker loads them again; deploy-prod.yml and deploy-dev.yml run it before they gather facts."""
 
 import ast
 import re

@@ -39,8 +39,9 @@ def test_the_pinned_ansible_core_packs_modules_through_the_function_it_replaces(
     assert "_compile_module_ast" in module_common.recursive_finder.__code__.co_names
 
 
-def test_the_lookup_parses_a_modules_imports_once_for_the_process_and_its_forks():
-    # In a child process: the test process keeps ansible-core unpatched.
+def _lookup_twice(first, second):
+    """In a child process (the test process keeps ansible-core unpatched), the lookup as a run calls it: ping with
+    bytecode=first, then stat with bytecode=second; what the process then does."""
     script = """
 import json, sys
 from ansible.plugins.loader import init_plugin_loader
@@ -48,23 +49,38 @@ init_plugin_loader([sys.argv[1]])  # as ansible-playbook does at its start
 from ansible.executor import module_common
 from ansible.plugins.loader import lookup_loader
 LookupModule = lambda: lookup_loader.get("taylordash.ops.module_preload")  # as a run loads it (its options)
-first = LookupModule().run(["ansible.builtin.ping"])
+first = LookupModule().run(["ansible.builtin.ping"], bytecode=sys.argv[2] == "True")
 shipping = hasattr(module_common.recursive_finder, "compiled")
-# Another module: the first call cached ping's payload (without bytecode) for the run.
-print(json.dumps({"result": LookupModule().run(["ansible.builtin.stat"], bytecode=True), "first": first,
-                  "shipping_without_asking": shipping,
+second = LookupModule().run(["ansible.builtin.stat"], bytecode=sys.argv[3] == "True")
+compiled = getattr(module_common.recursive_finder, "compiled", {})
+print(json.dumps({"first": first, "second": second, "shipping_after_first": shipping,
+                  "shipping_after_second": hasattr(module_common.recursive_finder, "compiled"),
                   "trees": sorted(name for name, _ in module_common._compile_module_ast.trees),
-                  "compiled": sorted(name for name, _ in module_common.recursive_finder.compiled)}))
+                  "compiled": sorted(name for name, _ in compiled)}))
 """
     collections = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4, "collections")
     env = dict(os.environ, PYTHONPATH=os.path.abspath(collections))
-    proc = subprocess.run([sys.executable, "-c", script, os.path.abspath(collections)], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run([sys.executable, "-c", script, os.path.abspath(collections), str(first), str(second)],
+                          capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    found = json.loads(out.strip().splitlines()[-1])
-    assert found["result"] == [True] and found["first"] == [True] and found["shipping_without_asking"] is False
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["first"] == [True] and found["second"] == [True], found
     assert "ansible.module_utils.basic" in found["trees"], found
+    return found
+
+
+def test_the_lookup_parses_a_modules_imports_once_for_the_process_and_its_forks():
+    found = _lookup_twice(True, False)
+    assert found["shipping_after_first"] is True and found["shipping_after_second"] is True
     assert "ansible/module_utils/basic.py" in found["compiled"], found
+
+
+def test_the_first_call_decides_bytecode_for_the_run_and_a_later_one_cannot_switch_it_on():
+    # deploy-prod.yml's first play decides from every host (SSH hosts: no bytecode); a later play's call on
+    # localhost alone must not turn it on halfway (the payloads kept between runs are those of one setting).
+    found = _lookup_twice(False, True)
+    assert found["shipping_after_first"] is False and found["shipping_after_second"] is False, found
+    assert found["compiled"] == []
 
 
 def _zip(entries, bytecode=True):
