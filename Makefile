@@ -77,7 +77,7 @@ e2e-all: setup
 # of whose time is image builds waiting on the network) on the second core, their
 # output kept in reports/ and printed when molecule is done.
 test: export TAYLORDASH_REQUIRE_ENGINE := 1
-test: setup ## every test: lint, unit, molecule on the real engine, integration, the app's tests, end to end (each stage timed)
+test: setup ## every test: unit, lint (beside molecule), molecule on the real engine, integration, the app's tests, end to end (each stage timed)
 	@mkdir -p reports; \
 	stage() { start=$$(date +%s); $(MAKE) --no-print-directory $$1 || return 1; \
 	  echo "== stage $$1 took $$(( $$(date +%s) - start ))s"; }; \
