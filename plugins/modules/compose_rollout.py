@@ -127,6 +127,24 @@ options:
       - Omitted, any service may be replaced stop-first. Not checked in check mode (nothing is replaced).
     type: list
     elements: str
+  wait_for:
+    description:
+      - Services of the project an earlier phase started without waiting for their health (the core services on a
+        cold start, see the infrastructure role), with the seconds they have. Once the rollout's own services are
+        healthy, every container of these must be healthy too (running without a healthcheck counts) within
+        O(wait_for.timeout) of the module's start, or the module fails naming them with their last log lines, before
+        O(app_file) replaces the live file. Their containers are never touched. Not waited for in check mode.
+    type: dict
+    suboptions:
+      services:
+        description: The services.
+        type: list
+        elements: str
+        required: true
+      timeout:
+        description: Seconds they have, counted from the module's start.
+        type: float
+        default: 180
   drain_marker:
     description: The file created in an old container to make its healthcheck fail (the app images' HEALTHCHECK tests it).
     type: path
@@ -281,7 +299,8 @@ def _wait(engine, ids, timeout):
         verdict = _rollout.wait_verdict(engine.inspect(ids))
         if verdict != "waiting" or time.monotonic() >= deadline:
             return verdict
-        time.sleep(1)
+        # One `docker inspect` a poll: a short pause, so that a healthy container is seen soon after it is.
+        time.sleep(0.25)
 
 
 def _retire(engine, ids, spec, throttle, marker):
@@ -400,6 +419,23 @@ def _create(engine, fresh, lines):
     return found
 
 
+def _wait_for_started(engine, services, deadline, lines):
+    """The services an earlier phase started without waiting (O(wait_for)): healthy by `deadline`, or fail naming
+    those that are not, with their last log lines."""
+    containers = engine.containers(engine.project)
+    found = dict((name, [c["Id"] for c in _rollout.service_containers(containers, name)]) for name in services)
+    missing = [name for name in services if not found[name]]
+    if missing:
+        raise RolloutFailed("%s: no container, though the infrastructure phase started it without waiting"
+                            % ", ".join(missing))
+    ids = [cid for name in services for cid in found[name]]
+    if _wait(engine, ids, max(0, deadline - time.monotonic())) != "healthy":
+        sick = [name for name in services if _rollout.wait_verdict(engine.inspect(found[name])) != "healthy"]
+        raise RolloutFailed("%s did not become healthy in time (started without waiting by the infrastructure "
+                            "phase; a container exited, restarted, turned unhealthy or is still starting).%s"
+                            % (", ".join(sick), engine.logs([cid for name in sick for cid in found[name]], lines)))
+
+
 def _write_candidate(app_file, private):
     """The candidate compose file: hidden beside the live one, or (check mode) in a directory of its own."""
     directory = tempfile.mkdtemp(prefix="compose-rollout-") if private else os.path.dirname(app_file["path"]) or "."
@@ -452,6 +488,10 @@ def main():
                 grace=dict(type="int", default=GRACE),
             )),
             in_place=dict(type="list", elements="str"),
+            wait_for=dict(type="dict", options=dict(
+                services=dict(type="list", elements="str", required=True),
+                timeout=dict(type="float", default=180),
+            )),
             drain_marker=dict(type="path", default=_rollout.DRAIN_MARKER),
             throttle=dict(type="float", default=2),
             log_lines=dict(type="int", default=40),
@@ -459,6 +499,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    started_at = time.monotonic()
     for spec in params["services"]:
         if spec["replicas"] < 1:
             module.fail_json(msg="services: %s's replicas must be 1 or more" % spec["name"])
@@ -539,6 +580,10 @@ def main():
             if not module.check_mode:
                 undrained += _retire(engine, ids, {"drain": DRAIN, "grace": GRACE}, params["throttle"],
                                      params["drain_marker"])
+        # The core services a cold start brought up without waiting: healthy before the new file is live.
+        if params["wait_for"] and params["wait_for"]["services"] and not module.check_mode:
+            _wait_for_started(engine, params["wait_for"]["services"], started_at + params["wait_for"]["timeout"],
+                              params["log_lines"])
         if file_changed and not module.check_mode:
             os.rename(candidate, app_file["path"])
             candidate = None

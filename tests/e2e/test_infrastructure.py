@@ -133,6 +133,32 @@ def test_postgres_row_survives_compose_down_and_redeploy(stack):
     assert again.rc == 0, again
     rows = psql(password, "select note from e2e_survival")
     assert marker in rows.stdout.split(), rows.stderr
+    # A cold start: the core services came up without waiting for their first healthchecks, the backup and the
+    # migration ran once PostgreSQL accepted connections, and the app's rollout waited for every core service.
+    said = " ".join(again.out.split())  # the reports, unwrapped
+    assert "12 services started (a cold start:" in said and "migration: ran, nothing to apply after backup" in said, again
+    assert all(state == ("running", "healthy") for state in healthy_services().values()), healthy_services()
+
+
+def test_a_cold_start_names_a_core_service_that_never_turns_healthy(stack):
+    """On a cold start the app's rollout, not `up --wait`, is the core services' health gate: one that never
+    turns healthy fails the run, named with its last log lines, before the app's compose file is replaced."""
+    broken = {"taylordash_service_overrides": {"alertmanager": {"image": "node-exporter"}},
+              "infrastructure_wait_timeout": 20}
+    compose("down")
+    try:
+        run = redeploy(extra_vars=broken)
+        assert run.rc != 0, run
+        assert "services started (a cold start:" in " ".join(run.out.split()), run
+        assert "alertmanager did not become healthy in time" in run.out, run
+        assert "last 40 log lines of taylordash-alertmanager-1" in run.out, run
+        assert "unknown long flag" in run.out, run
+        assert "(docker-compose file not updated)" in run.out, run
+    finally:
+        restored = redeploy()
+    assert restored.rc == 0, restored
+    assert "services healthy in project" in " ".join(restored.out.split()), restored
+    assert all(state == ("running", "healthy") for state in healthy_services().values()), healthy_services()
 
 
 def test_changed_postgres_password_is_applied_to_the_database(stack):

@@ -479,9 +479,11 @@ class Metrics(http.server.BaseHTTPRequestHandler):
 
 def loop(settings):
     interval = lib.parse_interval(settings["schedule"])
-    for name in os.listdir(ROOT):
-        if name.startswith(".partial-"):
-            shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
+    # Under the lock: a manual run (the backup before a migration, right after a cold start) may be writing its own.
+    with Lock():
+        for name in os.listdir(ROOT):
+            if name.startswith(".partial-"):
+                shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
     first = os.path.join(ROOT, lib.FIRST_START)
     if not os.path.exists(first):
         open(first, "w").close()

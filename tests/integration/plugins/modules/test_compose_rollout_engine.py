@@ -58,14 +58,16 @@ def project(tmp_path):
     _docker("network", "rm", name + "_default")
 
 
-def rollout(project, content, check=False, in_place=None, **service):
+def rollout(project, content, check=False, in_place=None, wait_for=None, base="base.yml", **service):
     args = {"project_dir": str(project["dir"]), "project_name": project["name"],
-            "files": [str(project["dir"] / "base.yml")],
+            "files": [str(project["dir"] / base)],
             "app_file": {"path": str(project["dir"] / "app.yml"), "content": content},
             "services": [dict({"name": "web", "drain": 0.5, "health_timeout": 30}, **service)],
             "drain_marker": MARKER, "throttle": 0, "_ansible_check_mode": check}
     if in_place is not None:
         args["in_place"] = in_place
+    if wait_for is not None:
+        args["wait_for"] = wait_for
     return harness.run_module(compose_rollout, args)
 
 
@@ -117,6 +119,34 @@ def test_a_new_version_that_never_turns_healthy_is_removed_and_the_old_one_keeps
     assert web(project) == [(old, "1", "running")]
     assert (project["dir"] / "app.yml").read_text() == app_file("1")
     assert sorted(p.name for p in project["dir"].iterdir()) == ["app.yml", "base.yml"]
+
+
+def test_services_an_earlier_phase_started_without_waiting_gate_the_new_file(project):
+    """wait_for (a cold start: the core services were brought up without waiting): the app is created, but its
+    file goes live only once they are healthy; one that turns unhealthy is named with its last log lines."""
+    sick = ("  sick:\n    image: %s\n    command: [sh, -c, 'echo sick-log-line; trap \"exit 0\" TERM; "
+            "while :; do sleep 0.2; done']\n    healthcheck: {test: [CMD, 'false'], interval: 1s, timeout: 2s, "
+            "retries: 1, start_period: 0s}\n" % IMAGE)
+    (project["dir"] / "core.yml").write_text(BASE % project["name"] + sick)
+    up = _docker("compose", "--project-directory", str(project["dir"]), "-f", str(project["dir"] / "core.yml"),
+                 "up", "--detach", "dep", "sick")
+    assert up.returncode == 0, up.stderr
+    outcome, result = rollout(project, app_file("1"), base="core.yml",
+                              wait_for={"services": ["dep", "sick"], "timeout": 30})
+    assert outcome == "fail", result
+    assert "sick did not become healthy in time" in result["msg"], result
+    assert "dep," not in result["msg"] and "dep did not" not in result["msg"], result
+    assert "---- last 40 log lines of %s-sick-1 ----\nsick-log-line" % project["name"] in result["msg"], result
+    assert "Already replaced in this run: web" in result["msg"], result
+    assert not (project["dir"] / "app.yml").exists()
+    [(created, _, status)] = web(project)
+    assert status == "running"
+
+    # Only the healthy one to wait for: the same container is kept and the file goes live.
+    outcome, result = rollout(project, app_file("1"), base="core.yml", wait_for={"services": ["dep"], "timeout": 30})
+    assert outcome == "exit", result
+    assert (project["dir"] / "app.yml").read_text() == app_file("1")
+    assert web(project) == [(created, "1", "running")]
 
 
 def test_an_interrupted_run_is_finished_by_the_next(project):
