@@ -44,9 +44,9 @@ import ipaddress
 import re
 import shlex
 
+from ansible_collections.taylordash.ops.plugins.module_utils._firewall_guard import HOOK, jump_target
 from ansible_collections.taylordash.ops.plugins.module_utils._port_plan import DEFAULT_PROTOCOL, PROTOCOLS, _port
 
-HOOK = "DOCKER-USER"
 DEFAULT_CHAIN = "TAYLORDASH"
 RULE_KEYS = ("name", "port", "protocol", "address", "allow")
 CHAIN_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_-]{0,27}\Z")
@@ -238,11 +238,7 @@ def parse_table(text):
 
 def target(line):
     """The chain or target a rule line jumps (-j) or goes (-g) to, None without one."""
-    words = tokens(line)
-    for flag in ("-j", "--jump", "-g", "--goto"):
-        if flag in words[:-1]:
-            return words[words.index(flag) + 1]
-    return None
+    return jump_target(tokens(line))
 
 
 def references(table, chain):

@@ -21,7 +21,8 @@ if a flush removed them), exactly as the module would.
 
 It is installed as a file of its own, so it imports only the standard
 library; the pure part (parse(), repair()) is unit-tested like every other
-module_utils file.
+module_utils file. The module's own module_utils (_docker_user_firewall)
+takes HOOK and jump_target() from here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,8 +53,9 @@ def parse(text):
     return chains
 
 
-def _target(words):
-    for flag in ("-j", "-g", "--jump", "--goto"):
+def jump_target(words):
+    """The chain or target a rule (its tokens) jumps (-j) or goes (-g) to, None without one."""
+    for flag in ("-j", "--jump", "-g", "--goto"):
         if flag in words[:-1]:
             return words[words.index(flag) + 1]
     return None
@@ -69,7 +71,7 @@ def repair(text, state):
     if hook not in chains:
         # A flush that deleted the chains (a firewall reload): the engine recreates them only when it starts.
         ops.append(":%s - [0:0]" % hook)
-    if not any(_target(words) == hook for words in chains.get("FORWARD", [])):
+    if not any(jump_target(words) == hook for words in chains.get("FORWARD", [])):
         # `iptables -F` empties FORWARD too: without its jump no packet reaches the hook chain.
         ops.append("-I FORWARD 1 -j %s" % hook)
     if chains.get(chain) != wanted or chain not in chains:
@@ -77,7 +79,7 @@ def repair(text, state):
         ops.extend(" ".join(shlex.quote(word) for word in words) for words in wanted)
     jump = ("-A", hook, "-j", chain)
     hook_rules = chains.get(hook, [])
-    jumps = [words for words in hook_rules if _target(words) == chain]
+    jumps = [words for words in hook_rules if jump_target(words) == chain]
     if len(jumps) != 1 or hook_rules[:1] != [jump]:
         ops.extend("-D" + " " + " ".join(shlex.quote(word) for word in words[1:]) for words in jumps)
         ops.append("-I %s 1 -j %s" % (hook, chain))

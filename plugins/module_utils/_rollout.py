@@ -138,3 +138,34 @@ def wait_verdict(containers):
         if state.get("Status") != "running" or _health(container) not in ("", "healthy"):
             verdict = "waiting"
     return verdict
+
+
+def awaited_dependencies(config, names):
+    """The services that the services `names` depend on with condition service_healthy, outside `names`, sorted;
+    None when one of `names` depends on another of them (Compose's own `up` orders those). `config`: the
+    project's `docker compose config --format json`."""
+    services = config.get("services") or {}
+    found = set()
+    for name in names:
+        for dependency, spec in sorted(((services.get(name) or {}).get("depends_on") or {}).items()):
+            if dependency in names:
+                return None
+            if (spec or {}).get("condition") == "service_healthy":
+                found.add(dependency)
+    return sorted(found)
+
+
+def probe_argv(container):
+    """`docker exec` of a container's own healthcheck command (its `docker inspect` object), or None when it has
+    none: CMD runs as given, CMD-SHELL through /bin/sh -c, as the engine runs them."""
+    test = ((container.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    if len(test) < 2 or test[0] not in ("CMD", "CMD-SHELL"):
+        return None
+    command = list(test[1:]) if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
+    return ["docker", "exec", container["Id"]] + command
+
+
+def probe_timeout(container, default=30.0):
+    """Seconds one run of the healthcheck may take (its Timeout, in nanoseconds; 30 s unset, as the engine)."""
+    nanos = ((container.get("Config") or {}).get("Healthcheck") or {}).get("Timeout") or 0
+    return nanos / 1e9 if nanos > 0 else default

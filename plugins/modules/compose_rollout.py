@@ -134,6 +134,10 @@ options:
         healthy, every container of these must be healthy too (running without a healthcheck counts) within
         O(wait_for.timeout) of the module's start, or the module fails naming them with their last log lines, before
         O(app_file) replaces the live file. Their containers are never touched. Not waited for in check mode.
+      - Services created in this run whose C(depends_on) waits for a dependency to be healthy do not wait for the
+        engine's first healthcheck of it (an interval after its start - Docker 20.10 has no C(start_interval));
+        the dependency's own healthcheck command is run (C(docker exec)) until it passes, then they are created by
+        Compose and started. Not when one of them depends on another (Compose's C(up) orders those).
     type: dict
     suboptions:
       services:
@@ -230,6 +234,7 @@ in_place_begun:
 
 import json
 import os
+import subprocess
 import tempfile
 import time
 
@@ -276,6 +281,7 @@ class Engine(object):
 def _wanted(engine, services):
     """Compose's view of the services: {service: (hash, image ID, networks, publishes a host port)}."""
     config = json.loads(engine.run(engine.compose + ["config", "--format", "json"], "docker compose config"))
+    engine.config = config
     images, networks = _compose.parse_config(json.dumps(config))
     hashes = _compose.parse_hashes(engine.run(engine.compose + ["config", "--hash", ",".join(services)],
                                               "docker compose config --hash").splitlines())
@@ -401,14 +407,62 @@ def _apply(engine, step, spec, throttle, lines, marker, undrained, begun):
     return new
 
 
-def _create(engine, fresh, lines):
+def _ready(engine, services, deadline, lines):
+    """Run the own healthcheck of each container of `services` (docker exec) until it passes once, or the engine
+    already reports it healthy: the engine's first probe comes only an interval after a start (Docker 20.10 has
+    no start_interval). A container that exits or restarts, or is not ready by `deadline`, fails the module."""
+    containers = engine.containers(engine.project)
+    pending = [c for name in services for c in _rollout.service_containers(containers, name)]
+    missing = [name for name in services if not _rollout.service_containers(containers, name)]
+    if missing:
+        raise RolloutFailed("%s: no container to wait for" % ", ".join(missing))
+    while pending:
+        waiting = []
+        for container in engine.inspect([c["Id"] for c in pending]):
+            verdict = _rollout.wait_verdict([container])
+            if verdict == "failed":
+                raise RolloutFailed("%s exited, restarted or turned unhealthy before the app started.%s"
+                                    % (container["Name"].lstrip("/"), engine.logs([container["Id"]], lines)))
+            argv = _rollout.probe_argv(container)
+            if verdict == "healthy" or argv is None:
+                continue
+            try:
+                passed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                                        timeout=_rollout.probe_timeout(container)).returncode == 0
+            except subprocess.TimeoutExpired:
+                passed = False
+            if not passed:
+                waiting.append(container)
+        pending = waiting
+        if pending and time.monotonic() >= deadline:
+            raise RolloutFailed("%s did not pass its own healthcheck in time, before the app started.%s" % (
+                ", ".join(c["Name"].lstrip("/") for c in pending), engine.logs([c["Id"] for c in pending], lines)))
+        if pending:
+            time.sleep(0.25)
+
+
+def _create(engine, fresh, lines, ready_by=None):
     """Start the services of `fresh` ((spec, step) pairs, none of which has a container) in one `up`, and wait
-    for all of them; returns service -> the IDs started. A failure names every service that is not healthy."""
+    for all of them; returns service -> the IDs started. A failure names every service that is not healthy.
+    With `ready_by` (a cold start, see O(wait_for)): the dependencies Compose would wait for until the engine
+    reports them healthy are probed with their own healthchecks instead, then the new containers are created
+    by Compose and started at once."""
     names = [spec["name"] for spec, _step in fresh]
-    argv = engine.compose + ["up", "--detach", "--no-recreate"]
+    scales = []
     for spec, _step in fresh:
-        argv += ["--scale", "%s=%d" % (spec["name"], spec["replicas"])]
-    engine.run(argv + names, "docker compose up %s" % " ".join(names))
+        scales += ["--scale", "%s=%d" % (spec["name"], spec["replicas"])]
+    awaited = _rollout.awaited_dependencies(engine.config, names) if ready_by else None
+    if awaited is None:
+        engine.run(engine.compose + ["up", "--detach", "--no-recreate"] + scales + names,
+                   "docker compose up %s" % " ".join(names))
+    else:
+        _ready(engine, awaited, ready_by, lines)
+        engine.run(engine.compose + ["up", "--no-start", "--no-recreate"] + scales + names,
+                   "docker compose up --no-start %s" % " ".join(names))
+        created = [c["Id"] for c in engine.containers(engine.project) if (c.get("State") or {}).get("Status") == "created"
+                   and any(_rollout.service_containers([c], name) for name in names)]
+        if created:
+            engine.run(["docker", "start"] + created, "docker start %s" % " ".join(names))
     found = dict((name, [c["Id"] for c in _rollout.service_containers(engine.containers(engine.project), name)])
                  for name in names)
     timeout = max(spec["health_timeout"] for spec, _step in fresh)
@@ -565,7 +619,8 @@ def main():
         created = {}
         fresh = [(spec, step) for spec, step in zip(params["services"], steps) if step["action"] == "create"]
         if fresh and not module.check_mode:
-            created = _create(engine, fresh, params["log_lines"])
+            created = _create(engine, fresh, params["log_lines"], ready_by=started_at + params["wait_for"]["timeout"]
+                              if params["wait_for"] and params["wait_for"]["services"] else None)
         for spec, step in zip(params["services"], steps):
             row = {"service": spec["name"], "action": step["action"], "why": step["why"], "keep": step["keep"],
                    "started": created.get(spec["name"], []), "retired": step["retire"]}

@@ -149,6 +149,44 @@ def test_services_an_earlier_phase_started_without_waiting_gate_the_new_file(pro
     assert web(project) == [(created, "1", "running")]
 
 
+def test_a_cold_start_probes_the_dependencies_instead_of_waiting_for_the_engines_first_healthcheck(project):
+    """wait_for given (a cold start): `web` waits for `db` to be healthy (depends_on service_healthy), whose first
+    healthcheck the engine runs only 120 s after its start. The rollout runs db's own check instead and starts web
+    at once; a db whose check never passes is named and web is not started."""
+    def core(check):
+        return (BASE % project["name"] + "  db:\n    image: %s\n    command: [sh, -c, 'echo db-log-line; trap "
+                "\"exit 0\" TERM; while :; do sleep 0.2; done']\n    healthcheck: {test: [CMD-SHELL, '%s'], "
+                "interval: 120s, timeout: 2s, retries: 1, start_period: 0s}\n" % (IMAGE, check))
+
+    content = app_file("1").replace("depends_on: {dep: {condition: service_started}}",
+                                    "depends_on: {db: {condition: service_healthy}}")
+
+    def start(check):
+        (project["dir"] / "core.yml").write_text(core(check))
+        up = _docker("compose", "--project-directory", str(project["dir"]), "-f", str(project["dir"] / "core.yml"),
+                     "up", "--detach", "--force-recreate", "dep", "db")
+        assert up.returncode == 0, up.stderr
+
+    start("test -e /etc/hostname")
+    outcome, result = rollout(project, content, base="core.yml", health_timeout=20,
+                              wait_for={"services": ["dep"], "timeout": 25})
+    assert outcome == "exit" and result["services"][0]["action"] == "create", result
+    [(created, _, status)] = web(project)
+    assert status == "running"
+    db = json.loads(_docker("inspect", "%s-db-1" % project["name"]).stdout)[0]
+    assert db["State"]["Health"]["Status"] == "starting", db["State"]["Health"]  # the engine has not probed it
+
+    _docker("rm", "-f", created)
+    (project["dir"] / "app.yml").unlink()
+    start("false")
+    outcome, result = rollout(project, content, base="core.yml", health_timeout=20,
+                              wait_for={"services": ["dep"], "timeout": 5})
+    assert outcome == "fail", result
+    assert "%s-db-1 did not pass its own healthcheck in time, before the app started" % project["name"] in result["msg"]
+    assert "db-log-line" in result["msg"], result
+    assert web(project) == []
+
+
 def test_an_interrupted_run_is_finished_by_the_next(project):
     """Two containers of one service (new beside old, as a run stopped before the drain leaves them): the
     next run keeps the current one and retires the other; replicas 2 then starts a second one beside it."""

@@ -125,3 +125,52 @@ def test_a_started_container_is_waited_for_until_healthy_or_failed(states, verdi
 ])
 def test_orphans_are_the_containers_of_services_no_file_names(containers, services, expect):
     assert r.orphans(containers, services) == expect
+
+
+CONFIG = {"services": {
+    "backend": {"depends_on": {"postgres": {"condition": "service_healthy"},
+                               "mosquitto": {"condition": "service_healthy", "required": True},
+                               "socket-proxy": {"condition": "service_started"}}},
+    "frontend": {},
+    "worker": {"depends_on": {"backend": {"condition": "service_healthy"}}},
+    "job": {"depends_on": {"postgres": {"condition": "service_completed_successfully"}}},
+}}
+
+
+@pytest.mark.parametrize("names,expect", [
+    # Only the service_healthy ones, outside the set, sorted; service_started is Compose's to handle.
+    (["backend", "frontend"], ["mosquitto", "postgres"]),
+    (["frontend"], []),
+    (["job"], []),
+    # A service of the set depends on another of it: Compose's `up` orders them, nothing is bypassed.
+    (["backend", "worker"], None),
+    (["worker"], ["backend"]),
+    # A service the configuration does not know has no dependency.
+    (["ghost"], []),
+])
+def test_awaited_dependencies(names, expect):
+    assert r.awaited_dependencies(CONFIG, names) == expect
+
+
+@pytest.mark.parametrize("check,expect", [
+    ({"Test": ["CMD-SHELL", "pg_isready -U \"$POSTGRES_USER\""]},
+     ["docker", "exec", "c1", "/bin/sh", "-c", "pg_isready -U \"$POSTGRES_USER\""]),
+    ({"Test": ["CMD", "wget", "-q", "http://127.0.0.1:9090/"]}, ["docker", "exec", "c1", "wget", "-q",
+                                                                 "http://127.0.0.1:9090/"]),
+    ({"Test": ["NONE"]}, None),
+    ({"Test": ["CMD"]}, None),
+    ({}, None),
+    (None, None),
+])
+def test_probe_argv_runs_the_containers_own_healthcheck(check, expect):
+    assert r.probe_argv({"Id": "c1", "Config": {"Healthcheck": check}}) == expect
+
+
+@pytest.mark.parametrize("check,expect", [
+    ({"Test": ["CMD", "true"], "Timeout": 5000000000}, 5.0),
+    ({"Test": ["CMD", "true"], "Timeout": 0}, 30.0),
+    ({"Test": ["CMD", "true"]}, 30.0),
+    (None, 30.0),
+])
+def test_probe_timeout(check, expect):
+    assert r.probe_timeout({"Id": "c1", "Config": {"Healthcheck": check}}) == expect
