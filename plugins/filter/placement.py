@@ -70,14 +70,16 @@ def cross_host(hosts_of, host, addresses, ports, consumers, enabled):
     hosts_of: service -> hosts; addresses: host -> address others reach it by;
     ports: endpoint -> {service, target, port, public}; consumers: endpoint ->
     services that call it; enabled: services switched on at all.
-    Returns {local, endpoints, publish, apps_via_file}: endpoints maps each
-    endpoint to a list of host:port strings (the Compose service name when it
-    runs here); publish lists this host's endpoints other hosts call, with the
-    address to publish on and the addresses allowed to connect.
+    Returns {local, endpoints, publish, apps_via_file, callers}: endpoints
+    maps each endpoint to a list of host:port strings (the Compose service
+    name when it runs here); publish lists this host's endpoints other hosts
+    call, with the address to publish on and the addresses allowed to connect
+    (public ones are published anyway, so they are not listed); callers are
+    the other hosts that call any endpoint of this host, public ones included.
     """
     enabled = set(enabled)
     local = sorted(s for s, hs in hosts_of.items() if host in hs and s in enabled)
-    endpoints, publish = {}, []
+    endpoints, publish, calling = {}, [], set()
     for name, spec in sorted(ports.items()):
         service = spec["service"]
         if service not in enabled or not hosts_of.get(service):
@@ -93,16 +95,18 @@ def cross_host(hosts_of, host, addresses, ports, consumers, enabled):
                                              "other hosts reach it by" % (other, service))
                 targets.append("%s:%s" % (address, spec["port"]))
         endpoints[name] = targets
-        if host not in hosts_of[service] or spec.get("public"):
+        if host not in hosts_of[service]:
             continue
         callers = sorted({h for c in consumers.get(name, []) if c in enabled for h in hosts_of.get(c, [])} - {host})
-        if callers:
+        calling.update(callers)
+        if callers and not spec.get("public"):
             publish.append({"name": name, "service": service, "target": int(spec["target"]), "port": int(spec["port"]),
                             "address": addresses.get(host), "allow": sorted({addresses[h] for h in callers})})
     traefik = hosts_of.get("traefik", [])
     apps = set(hosts_of.get("backend", [])) | set(hosts_of.get("frontend", []))
     apps_via_file = "traefik" in enabled and bool(apps) and not apps <= set(traefik)
-    return {"local": local, "endpoints": endpoints, "publish": publish, "apps_via_file": apps_via_file}
+    return {"local": local, "endpoints": endpoints, "publish": publish, "apps_via_file": apps_via_file,
+            "callers": sorted(calling)}
 
 
 def host_addresses(hosts, hostvars):

@@ -169,3 +169,16 @@ def probe_timeout(container, default=30.0):
     """Seconds one run of the healthcheck may take (its Timeout, in nanoseconds; 30 s unset, as the engine)."""
     nanos = ((container.get("Config") or {}).get("Healthcheck") or {}).get("Timeout") or 0
     return nanos / 1e9 if nanos > 0 else default
+
+
+def unhealthy_report(verdicts, services):
+    """What is wrong with the services (in the order of `services`) whose wait_verdict is not healthy: those that
+    exited, restarted or turned unhealthy apart from those still starting. `verdicts`: service -> verdict."""
+    failed = [name for name in services if verdicts.get(name) == "failed"]
+    waiting = [name for name in services if verdicts.get(name) == "waiting"]
+    parts = []
+    if failed:
+        parts.append("%s exited, restarted or turned unhealthy" % ", ".join(failed))
+    if waiting:
+        parts.append("%s did not become healthy in time" % ", ".join(waiting))
+    return "; ".join(parts)

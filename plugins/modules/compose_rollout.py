@@ -137,7 +137,8 @@ options:
       - Services created in this run whose C(depends_on) waits for a dependency to be healthy do not wait for the
         engine's first healthcheck of it (an interval after its start - Docker 20.10 has no C(start_interval));
         the dependency's own healthcheck command is run (C(docker exec)) until it passes, then they are created by
-        Compose and started. Not when one of them depends on another (Compose's C(up) orders those).
+        Compose and started. Not when one of them depends on another (Compose's C(up) orders those). Their other
+        dependencies must run already (the earlier phase started them), as C(docker start) does not start those.
     type: dict
     suboptions:
       services:
@@ -484,10 +485,11 @@ def _wait_for_started(engine, services, deadline, lines):
                             % ", ".join(missing))
     ids = [cid for name in services for cid in found[name]]
     if _wait(engine, ids, max(0, deadline - time.monotonic())) != "healthy":
-        sick = [name for name in services if _rollout.wait_verdict(engine.inspect(found[name])) != "healthy"]
-        raise RolloutFailed("%s did not become healthy in time (started without waiting by the infrastructure "
-                            "phase; a container exited, restarted, turned unhealthy or is still starting).%s"
-                            % (", ".join(sick), engine.logs([cid for name in sick for cid in found[name]], lines)))
+        verdicts = dict((name, _rollout.wait_verdict(engine.inspect(found[name]))) for name in services)
+        sick = [name for name in services if verdicts[name] != "healthy"]
+        raise RolloutFailed("%s (started without waiting by the infrastructure phase).%s"
+                            % (_rollout.unhealthy_report(verdicts, services),
+                               engine.logs([cid for name in sick for cid in found[name]], lines)))
 
 
 def _write_candidate(app_file, private):

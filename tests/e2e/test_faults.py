@@ -181,7 +181,7 @@ def test_an_engine_restarted_in_the_middle_of_a_deploy_fails_it_clearly_and_the_
     reader = threading.Thread(target=lambda: lines.extend(deploy.stdout), daemon=True)
     reader.start()
     try:
-        wait_for(lambda: any("Bring the project up (docker compose up --wait)" in line for line in lines)
+        wait_for(lambda: any("Bring the project up (docker compose up --wait" in line for line in lines)
                  or deploy.poll() is not None, 300, "the deploy to bring up the changed service")
         # Into the recreation itself: the old container is stopped, the new one not yet started.
         wait_for(lambda: sh("docker", "inspect", "--format", "{{.State.Running}}", old,

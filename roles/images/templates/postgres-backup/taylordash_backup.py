@@ -479,11 +479,19 @@ class Metrics(http.server.BaseHTTPRequestHandler):
 
 def loop(settings):
     interval = lib.parse_interval(settings["schedule"])
-    # Under the lock: a manual run (the backup before a migration, right after a cold start) may be writing its own.
-    with Lock():
-        for name in os.listdir(ROOT):
-            if name.startswith(".partial-"):
-                shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
+    # A manual run (the backup before a migration, right after a cold start) may be writing its own partial
+    # backup: stale ones are cleared only when no backup holds the lock, never waited for (the metrics, which
+    # the healthcheck reads, come next).
+    with open(os.path.join(ROOT, ".lock"), "w") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass
+        else:
+            for name in os.listdir(ROOT):
+                if name.startswith(".partial-"):
+                    shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
+            fcntl.flock(guard, fcntl.LOCK_UN)
     first = os.path.join(ROOT, lib.FIRST_START)
     if not os.path.exists(first):
         open(first, "w").close()

@@ -134,7 +134,7 @@ def test_services_an_earlier_phase_started_without_waiting_gate_the_new_file(pro
     outcome, result = rollout(project, app_file("1"), base="core.yml",
                               wait_for={"services": ["dep", "sick"], "timeout": 30})
     assert outcome == "fail", result
-    assert "sick did not become healthy in time" in result["msg"], result
+    assert "sick exited, restarted or turned unhealthy (started without waiting" in result["msg"], result
     assert "dep," not in result["msg"] and "dep did not" not in result["msg"], result
     assert "---- last 40 log lines of %s-sick-1 ----\nsick-log-line" % project["name"] in result["msg"], result
     assert "Already replaced in this run: web" in result["msg"], result

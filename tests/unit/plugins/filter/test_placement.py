@@ -30,7 +30,7 @@ def test_one_host_in_every_group_talks_by_service_name_and_publishes_nothing():
                        CONSUMERS, ENABLED)
     assert out["local"] == ENABLED
     assert out["endpoints"]["postgres"] == ["postgres:5432"]
-    assert out["publish"] == [] and out["apps_via_file"] is False
+    assert out["publish"] == [] and out["apps_via_file"] is False and out["callers"] == []
 
 
 def test_inventory_without_our_groups_runs_everything_on_each_host():
@@ -110,3 +110,24 @@ def test_a_service_of_group_all_runs_on_every_host_and_is_no_placement_group(gro
     stray = dict(groups, all=groups["all"] + ["stray"])
     assert any("host stray is in none of the groups" in e for e in
                f.placement_errors(stray, placement, ["backend", "frontend"], stray["all"])) == ("data" in groups)
+
+
+@pytest.mark.parametrize("groups,host,callers", [
+    (SPLIT, "core", ["app1", "app2"]),
+    (SPLIT, "app1", ["core"]),
+    (dict(SPLIT, all=["solo"], data=["solo"], proxy=["solo"], monitoring=["solo"], app=["solo"]), "solo", []),
+])
+def test_callers_are_the_other_hosts_that_call_this_one_public_endpoints_included(groups, host, callers):
+    addresses = dict(ADDR, solo="10.0.0.9")
+    out = f.cross_host(f.placement_hosts(groups, PLACEMENT), host, addresses, PORTS, CONSUMERS, ENABLED)
+    assert out["callers"] == callers
+
+
+def test_a_host_called_only_on_a_public_endpoint_publishes_nothing_but_has_callers():
+    """h1 runs the proxy, the broker (public) and an app; h2 an app; h3 PostgreSQL: h2's backend calls h1's broker."""
+    placement = dict(PLACEMENT, postgres="db")
+    groups = {"all": ["h1", "h2", "h3"], "proxy": ["h1"], "data": ["h1"], "monitoring": ["h1"], "app": ["h1", "h2"],
+              "db": ["h3"]}
+    addresses = {"h1": "10.0.0.1", "h2": "10.0.0.2", "h3": "10.0.0.3"}
+    out = f.cross_host(f.placement_hosts(groups, placement), "h1", addresses, PORTS, CONSUMERS, sorted(placement))
+    assert out["publish"] == [] and out["callers"] == ["h2"]

@@ -174,3 +174,14 @@ def test_probe_argv_runs_the_containers_own_healthcheck(check, expect):
 ])
 def test_probe_timeout(check, expect):
     assert r.probe_timeout({"Id": "c1", "Config": {"Healthcheck": check}}) == expect
+
+
+@pytest.mark.parametrize("verdicts,expect", [
+    ({"a": "failed", "b": "healthy", "c": "waiting"},
+     "a exited, restarted or turned unhealthy; c did not become healthy in time"),
+    ({"a": "waiting", "b": "waiting"}, "a, b did not become healthy in time"),
+    ({"c": "failed", "a": "failed"}, "a, c exited, restarted or turned unhealthy"),
+    ({"a": "healthy"}, ""),
+])
+def test_unhealthy_report_tells_a_crash_from_a_slow_start(verdicts, expect):
+    assert r.unhealthy_report(verdicts, ["a", "b", "c"]) == expect
