@@ -408,15 +408,23 @@ def _apply(engine, step, spec, throttle, lines, marker, undrained, begun):
     return new
 
 
+def _found(engine, services, missing_why):
+    """service -> the `docker inspect` objects of its containers (one-off ones aside); a service without any fails
+    the module, `missing_why` saying why one was expected."""
+    containers = engine.containers(engine.project)
+    found = dict((name, _rollout.service_containers(containers, name)) for name in services)
+    missing = [name for name in services if not found[name]]
+    if missing:
+        raise RolloutFailed("%s: no container, %s" % (", ".join(missing), missing_why))
+    return found
+
+
 def _ready(engine, services, deadline, lines):
     """Run the own healthcheck of each container of `services` (docker exec) until it passes once, or the engine
     already reports it healthy: the engine's first probe comes only an interval after a start (Docker 20.10 has
     no start_interval). A container that exits or restarts, or is not ready by `deadline`, fails the module."""
-    containers = engine.containers(engine.project)
-    pending = [c for name in services for c in _rollout.service_containers(containers, name)]
-    missing = [name for name in services if not _rollout.service_containers(containers, name)]
-    if missing:
-        raise RolloutFailed("%s: no container to wait for" % ", ".join(missing))
+    found = _found(engine, services, "though the app depends on it")
+    pending = [c for name in services for c in found[name]]
     while pending:
         waiting = []
         for container in engine.inspect([c["Id"] for c in pending]):
@@ -460,8 +468,8 @@ def _create(engine, fresh, lines, ready_by=None):
         _ready(engine, awaited, ready_by, lines)
         engine.run(engine.compose + ["up", "--no-start", "--no-recreate"] + scales + names,
                    "docker compose up --no-start %s" % " ".join(names))
-        created = [c["Id"] for c in engine.containers(engine.project) if (c.get("State") or {}).get("Status") == "created"
-                   and any(_rollout.service_containers([c], name) for name in names)]
+        created = [c["Id"] for own in _found(engine, names, "though Compose just created it").values() for c in own
+                   if (c.get("State") or {}).get("Status") == "created"]
         if created:
             engine.run(["docker", "start"] + created, "docker start %s" % " ".join(names))
     found = dict((name, [c["Id"] for c in _rollout.service_containers(engine.containers(engine.project), name)])
@@ -477,12 +485,8 @@ def _create(engine, fresh, lines, ready_by=None):
 def _wait_for_started(engine, services, deadline, lines):
     """The services an earlier phase started without waiting (O(wait_for)): healthy by `deadline`, or fail naming
     those that are not, with their last log lines."""
-    containers = engine.containers(engine.project)
-    found = dict((name, [c["Id"] for c in _rollout.service_containers(containers, name)]) for name in services)
-    missing = [name for name in services if not found[name]]
-    if missing:
-        raise RolloutFailed("%s: no container, though the infrastructure phase started it without waiting"
-                            % ", ".join(missing))
+    found = dict((name, [c["Id"] for c in containers]) for name, containers in
+                 _found(engine, services, "though the infrastructure phase started it without waiting").items())
     ids = [cid for name in services for cid in found[name]]
     if _wait(engine, ids, max(0, deadline - time.monotonic())) != "healthy":
         verdicts = dict((name, _rollout.wait_verdict(engine.inspect(found[name]))) for name in services)
